@@ -1,0 +1,1 @@
+"""The SQL store: SQLite by default, PostgreSQL for replicas."""

@@ -1,0 +1,1 @@
+"""Domain logic: orders, shipping decisions, product identity, stock. No I/O."""

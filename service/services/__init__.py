@@ -1,0 +1,1 @@
+"""Use cases: plain functions over commands, wiring domain and adapters."""
