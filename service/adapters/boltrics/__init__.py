@@ -1,0 +1,92 @@
+"""The Boltrics adapter: the DI API client, its documents and its errors.
+
+The rest of the service depends on `BoltricsGateway` and the document
+dataclasses; `HttpxBoltricsGateway` is the implementation, and
+`GatewayRegistry` hands out one per connection.
+"""
+
+from service.adapters.boltrics.client import HttpxBoltricsGateway, RetryPolicy
+from service.adapters.boltrics.documents import (
+    Address,
+    CustomerItem,
+    DiMessage,
+    Direction,
+    Header,
+    MaterialMasterData,
+    MessageStatus,
+    MessageType,
+    ProcessAction,
+    RejectedStockItem,
+    ShipmentConfirmation,
+    ShipmentOrder,
+    ShipmentOrderLine,
+    ShippedLine,
+    StockLevel,
+    StockStatus,
+    StockStatusItem,
+    build_material_master_data,
+    build_shipment_confirmation,
+    build_shipment_order,
+    build_stock_status,
+    parse_material_master_data,
+    parse_shipment_confirmation,
+    parse_shipment_order,
+    parse_stock_status,
+)
+from service.adapters.boltrics.errors import (
+    BoltricsConfigurationError,
+    BoltricsDeadlineExceeded,
+    BoltricsError,
+    BoltricsNotFound,
+    BoltricsRejected,
+    BoltricsStaleEtag,
+    BoltricsTransientError,
+    BoltricsUnavailable,
+    DocumentError,
+)
+from service.adapters.boltrics.gateway import BoltricsGateway, GatewayRegistry
+from service.adapters.boltrics.ratelimit import Clock, MonotonicClock, RateLimiter
+
+__all__ = [
+    "Address",
+    "BoltricsConfigurationError",
+    "BoltricsDeadlineExceeded",
+    "BoltricsError",
+    "BoltricsGateway",
+    "BoltricsNotFound",
+    "BoltricsRejected",
+    "BoltricsStaleEtag",
+    "BoltricsTransientError",
+    "BoltricsUnavailable",
+    "Clock",
+    "CustomerItem",
+    "DiMessage",
+    "Direction",
+    "DocumentError",
+    "GatewayRegistry",
+    "Header",
+    "HttpxBoltricsGateway",
+    "MaterialMasterData",
+    "MessageStatus",
+    "MessageType",
+    "MonotonicClock",
+    "ProcessAction",
+    "RateLimiter",
+    "RejectedStockItem",
+    "RetryPolicy",
+    "ShipmentConfirmation",
+    "ShipmentOrder",
+    "ShipmentOrderLine",
+    "ShippedLine",
+    "StockLevel",
+    "StockStatus",
+    "StockStatusItem",
+    "build_material_master_data",
+    "build_shipment_confirmation",
+    "build_shipment_order",
+    "build_stock_status",
+    "parse_material_master_data",
+    "parse_shipment_confirmation",
+    "parse_shipment_order",
+    "parse_stock_status",
+]
