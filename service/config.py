@@ -24,7 +24,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from service.errors import ConfigurationError
 
@@ -73,7 +77,9 @@ class SecretRef(_Strict):
 class BoltricsConnection(_Strict):
     """How one merchant account reaches its Boltrics environment."""
 
-    base_url: str = Field(description="e.g. https://bc.example.com/api/boltrics/di/v1.0")
+    base_url: str = Field(
+        description="e.g. https://bc.example.com/api/boltrics/di/v1.0"
+    )
     company_id: str
     token_url: str
     client_id: str

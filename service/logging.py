@@ -57,6 +57,6 @@ def configure_logging(
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    """A logger that carries its module name as `logger`."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(logger=name)
+    """A logger that carries its module name as `module`."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(module=name)
     return logger

@@ -8,8 +8,10 @@ arguments and returning the exit code.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from service.errors import ConfigurationError
 
@@ -28,10 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional_modules() -> list[object]:
+def _optional_modules() -> list[ModuleType]:
     """Subcommands whose modules are added by later capabilities."""
-    import importlib
-
     modules = []
     for name in (
         "service.sandbox.cli",

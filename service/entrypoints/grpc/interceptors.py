@@ -1,0 +1,174 @@
+"""The one interceptor every call passes through.
+
+It authenticates the caller, checks the account it names, binds the call's log
+context, maps the service's errors to gRPC status with rich details, counts
+the call and logs one summary event. Health and reflection stay open.
+
+Wrapped handlers are cached per method, so the per-call cost is the wrapper
+itself and not a handler lookup and rebuild.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+import structlog
+
+from service import errors
+from service.entrypoints.grpc import status
+from service.entrypoints.grpc.auth import ALL_ACCOUNTS, Authenticator, Principal
+from service.logging import get_logger
+from service.metrics import RPC_CALLS, RPC_LATENCY
+
+OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+CURRENT_PRINCIPAL: contextvars.ContextVar[Principal] = contextvars.ContextVar(
+    "current_principal"
+)
+
+_log = get_logger(__name__)
+
+Behaviour = Callable[..., Any]
+Handler = grpc.RpcMethodHandler[Any, Any]
+
+
+def current_principal() -> Principal:
+    """The authenticated caller of the call being handled."""
+    return CURRENT_PRINCIPAL.get()
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    """Authentication, permissions, errors, metrics and the summary log line."""
+
+    def __init__(self, authenticator: Authenticator):
+        self._authenticator = authenticator
+        self._wrapped: dict[str, Handler | None] = {}
+
+    async def intercept_service(  # type: ignore[override] # grpc returns None for unknown methods
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        """Return the method's handler, wrapped once and then cached."""
+        method: str = handler_call_details.method
+        if method.startswith(OPEN_PREFIXES):
+            return await continuation(handler_call_details)
+        if method in self._wrapped:
+            return self._wrapped[method]
+
+        handler = await continuation(handler_call_details)
+        wrapped = None if handler is None else self._wrap(method, handler)
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        short = method.rsplit("/", 1)[-1]
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(short, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(short, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        msg = f"{method}: only unary requests are part of this API"
+        raise TypeError(msg)
+
+    def _unary(self, method: str, behaviour: Behaviour) -> Behaviour:
+        async def handle(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            call = _Call(method, request, context)
+            try:
+                self._admit(call)
+                return await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except errors.ConnectorError as exc:
+                await call.fail(exc)
+            except Exception:
+                await call.crash()
+            finally:
+                call.finish()
+
+        return handle
+
+    def _stream(self, method: str, behaviour: Behaviour) -> Behaviour:
+        async def handle(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            call = _Call(method, request, context)
+            try:
+                self._admit(call)
+                async for response in behaviour(request, context):
+                    yield response
+            except grpc.aio.AbortError:
+                raise
+            except errors.ConnectorError as exc:
+                await call.fail(exc)
+            except Exception:
+                await call.crash()
+            finally:
+                call.finish()
+
+        return handle
+
+    def _admit(self, call: _Call) -> None:
+        principal = self._authenticator.authenticate(call.authorization())
+        CURRENT_PRINCIPAL.set(principal)
+        if call.account_id and call.account_id != ALL_ACCOUNTS:
+            principal.require(call.account_id)
+
+
+class _Call:
+    """The bookkeeping of one call: its context, outcome and duration."""
+
+    __slots__ = ("account_id", "code", "context", "method", "request_id", "started")
+
+    def __init__(
+        self, method: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ):
+        self.method = method
+        self.context = context
+        self.account_id: str = getattr(request, "account_id", "")
+        self.request_id: str = getattr(request, "request_id", "")
+        self.code = grpc.StatusCode.OK
+        self.started = time.perf_counter()
+        structlog.contextvars.bind_contextvars(
+            rpc=method, account=self.account_id, request_id=self.request_id or None
+        )
+
+    def authorization(self) -> str | None:
+        for key, value in self.context.invocation_metadata() or ():
+            if key == "authorization":
+                return value if isinstance(value, str) else value.decode()
+        return None
+
+    async def fail(self, error: errors.ConnectorError) -> None:
+        self.code = status.code_for(error)
+        rich = status.to_status(error)
+        await self.context.abort(rich.code, rich.details, rich.trailing_metadata)
+
+    async def crash(self) -> None:
+        self.code = grpc.StatusCode.INTERNAL
+        _log.exception("rpc.crashed")
+        rich = status.internal_status()
+        await self.context.abort(rich.code, rich.details, rich.trailing_metadata)
+
+    def finish(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        code = self.code.name
+        if self.code is grpc.StatusCode.OK and self.context.cancelled():
+            code = "CANCELLED"
+        RPC_CALLS.labels(self.method, code).inc()
+        RPC_LATENCY.labels(self.method).observe(elapsed)
+        _log.info("rpc.completed", code=code, duration_ms=round(elapsed * 1000, 3))
+        structlog.contextvars.clear_contextvars()

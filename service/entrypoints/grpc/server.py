@@ -1,0 +1,148 @@
+"""The gRPC server: the servicer, health, reflection, limits, TLS, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from buckles.boltrics.v1 import connector_pb2, connector_pb2_grpc
+from service.bootstrap import App
+from service.config import ServerSettings
+from service.entrypoints.grpc.interceptors import ServiceInterceptor
+from service.entrypoints.grpc.servicer import ConnectorServicer
+from service.errors import ConfigurationError
+from service.logging import get_logger
+from service.metrics import serve_metrics
+
+SERVICE_NAME: str = connector_pb2.DESCRIPTOR.services_by_name[
+    "BoltricsConnectorService"
+].full_name
+
+_log = get_logger(__name__)
+
+
+class GrpcServer:
+    """The connector's gRPC server around a built App."""
+
+    def __init__(self, app: App):
+        self._app = app
+        settings = app.settings.server
+        self._settings = settings
+        self._server = aio.server(
+            interceptors=[ServiceInterceptor(app.authenticator)],
+            options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined] # stubs omit .aio
+        connector_pb2_grpc.add_BoltricsConnectorServiceServicer_to_server(  # type: ignore[no-untyped-call] # generated code
+            ConnectorServicer(app), self._server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
+        )
+        self.port = 0
+
+    async def start(self) -> int:
+        """Bind and start serving; returns the port (useful with port 0)."""
+        self.port = self._bind()
+        await self._server.start()
+        await self.update_health()
+        _log.info("server.started", listen=self._settings.listen, port=self.port)
+        return self.port
+
+    async def update_health(self) -> None:
+        """SERVING only while every readiness check passes."""
+        failing = self._app.readiness.failing()
+        state = (
+            health_pb2.HealthCheckResponse.NOT_SERVING
+            if failing
+            else health_pb2.HealthCheckResponse.SERVING
+        )
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, state)
+
+    async def watch_health(self, interval: float = 1.0) -> None:
+        """Keep the health status in step with the readiness checks."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.update_health()
+
+    async def stop(self, grace: float) -> None:
+        """Go NOT_SERVING, refuse new calls, let calls in flight finish."""
+        await self.health.enter_graceful_shutdown()
+        _log.info("server.stopping", grace_seconds=grace)
+        await self._server.stop(grace)
+        _log.info("server.stopped")
+
+    async def wait(self) -> None:
+        """Wait until the server has stopped."""
+        await self._server.wait_for_termination()
+
+    def _bind(self) -> int:
+        address = self._settings.listen
+        credentials = _credentials(self._settings)
+        try:
+            if credentials is None:
+                return self._server.add_insecure_port(address)
+            return self._server.add_secure_port(address, credentials)
+        except RuntimeError as exc:
+            msg = f"setting server.listen: cannot listen on {address} ({exc})"
+            raise ConfigurationError(msg) from exc
+
+
+def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    try:
+        key = settings.tls_key_file.read_bytes()
+        cert = settings.tls_cert_file.read_bytes()
+        ca = (
+            settings.tls_client_ca_file.read_bytes()
+            if settings.tls_client_ca_file
+            else None
+        )
+    except OSError as exc:
+        msg = f"setting server.tls_*: cannot read {exc.filename} ({exc.strerror})"
+        raise ConfigurationError(msg) from exc
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca, require_client_auth=ca is not None
+    )
+
+
+async def serve_until_signalled(
+    app: App,
+    *,
+    background: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+    server = GrpcServer(app)
+    await server.start()
+    if app.settings.server.metrics_listen:
+        metrics_port = serve_metrics(app.settings.server.metrics_listen)
+        _log.info("metrics.started", port=metrics_port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    tasks = [asyncio.create_task(server.watch_health())]
+    tasks += [asyncio.create_task(job()) for job in background or []]
+    await stop.wait()
+    _log.info("server.signalled")
+
+    await server.stop(app.settings.server.shutdown_grace_seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
