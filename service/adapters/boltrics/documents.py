@@ -208,21 +208,31 @@ def build_filter(conditions: Mapping[str, str]) -> str:
     )
 
 
-_CONDITION = re.compile(r"\s*(\w+)\s+(eq|gt)\s+(?:'((?:[^']|'')*)'|(\S+))\s*")
+_CONDITION = re.compile(r"\s*(\w+)\s+(eq|gt)\s+(?:'((?:[^']|'')*)'|([^\s']+))\s*")
+_AND = re.compile(r"and\s+")
 
 
 def parse_filter(text: str) -> list[tuple[str, str, str]]:
     """The (field, operator, value) triples of a `$filter`; ValueError if malformed."""
     conditions = []
-    for part in re.split(r"\s+and\s+", text.strip()):
-        match = _CONDITION.fullmatch(part)
+    position = 0
+    while True:
+        match = _CONDITION.match(text, position)
         if match is None:
-            msg = f"cannot read the filter condition {part!r}"
+            msg = f"cannot read the filter at {text[position:]!r}"
             raise ValueError(msg)
         quoted, bare = match.group(3), match.group(4)
         value = quoted.replace("''", "'") if quoted is not None else bare
         conditions.append((match.group(1), match.group(2), value))
-    return conditions
+
+        position = match.end()
+        if position == len(text):
+            return conditions
+        joined = _AND.match(text, position)
+        if joined is None:
+            msg = f"expected 'and' at {text[position:]!r}"
+            raise ValueError(msg)
+        position = joined.end()
 
 
 # --- XML: names --------------------------------------------------------------

@@ -46,7 +46,9 @@ def company_id() -> str:
     return str(uuid.uuid4())
 
 
-def connection_to(sandbox: RunningSandbox, company_id: str, **overrides: Any) -> BoltricsConnection:
+def connection_to(
+    sandbox: RunningSandbox, company_id: str, **overrides: Any
+) -> BoltricsConnection:
     """Connection settings that point at the sandbox."""
     settings: dict[str, Any] = {
         "base_url": sandbox.base_url,
@@ -120,10 +122,21 @@ class Control:
         items = [{"externalNo": no, "description": f"Item {no}"} for no in external_nos]
         await self.call("POST", "/items", {"items": items})
 
+    @property
+    def sandbox_root(self) -> str:
+        """The /_sandbox root, for the endpoints of the whole sandbox."""
+        return self.root.split("/companies/")[0]
+
     async def stats(self) -> Any:
         """The sandbox-wide call statistics."""
-        response = await self.http.get(self.root.split("/companies/")[0] + "/stats")
+        response = await self.http.get(self.sandbox_root + "/stats")
         return response.json()
+
+    async def rate_limit(self, per_second: float) -> None:
+        """Set the sandbox's rate limit."""
+        url = self.sandbox_root + "/rate-limit"
+        response = await self.http.put(url, json={"perSecond": per_second})
+        response.raise_for_status()
 
 
 @pytest.fixture

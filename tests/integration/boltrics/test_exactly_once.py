@@ -53,7 +53,7 @@ class TestExactlyOnce:
     async def test_two_hundred_submissions_through_resets_after_processing(
         self, gateway: HttpxBoltricsGateway, control: Control
     ) -> None:
-        """With resets after the sandbox processed a POST, 200 orders exist once each."""
+        """With resets after processing a POST, 200 orders exist once each."""
         await control.add_items("SKU-1")
         await control.faults(post_message={"resetRate": 0.3})
         references = [f"order-{number}" for number in range(200)]

@@ -51,7 +51,9 @@ class TestPaging:
         await control.add_items("SKU-1")
         for number in range(30):
             reference = f"order-{number:02d}"
-            await gateway.submit(MessageType.RECEIVE_SHIPMENT, reference, order_xml(reference))
+            await gateway.submit(
+                MessageType.RECEIVE_SHIPMENT, reference, order_xml(reference)
+            )
 
         listed = [
             message.external_reference

@@ -25,7 +25,7 @@ class TestTokens:
     async def test_expired_token_is_renewed(
         self, make_gateway: GatewayMaker, control: Control
     ) -> None:
-        """After the sandbox expires the token, the next call fetches a new one and succeeds."""
+        """After the sandbox expires the token, the next call renews it."""
         gateway = make_gateway()
         await gateway.find_by_reference("before")
 
@@ -38,7 +38,7 @@ class TestTokens:
     async def test_wrong_secret_fails_at_once_naming_the_account(
         self, make_gateway: GatewayMaker, control: Control
     ) -> None:
-        """A rejected secret is one configuration error that names the account, not the secret."""
+        """A rejected secret is a configuration error naming the account only."""
         gateway = make_gateway(secret="wrong-secret-123")
 
         with pytest.raises(BoltricsConfigurationError) as caught:
@@ -49,7 +49,9 @@ class TestTokens:
         assert "wrong-secret-123" not in message and CLIENT_SECRET not in message
         assert (await control.stats())["calls"].get("token") == 1
 
-    async def test_unknown_message_is_not_found(self, make_gateway: GatewayMaker) -> None:
+    async def test_unknown_message_is_not_found(
+        self, make_gateway: GatewayMaker
+    ) -> None:
         """A 404 is BoltricsNotFound, without retries."""
         gateway = make_gateway()
 
