@@ -18,14 +18,14 @@ from service.errors import ConfigurationError
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand registered."""
-    from service.entrypoints import serve_cli
+    from service.entrypoints import health_cli, serve_cli
 
     parser = argparse.ArgumentParser(
         prog="boltrics-connector",
         description="Links the Buckles commerce hub to Boltrics 3PL Dynamics.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (serve_cli, *_optional_modules()):
+    for module in (serve_cli, health_cli, *_optional_modules()):
         module.register(subparsers)
     return parser
 

@@ -12,7 +12,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from buckles.boltrics.v1 import connector_pb2, connector_pb2_grpc
+from buckles.boltrics.v1 import connector_pb2
 from service.bootstrap import App
 from service.config import ServerSettings
 from service.entrypoints.grpc.interceptors import ServiceInterceptor
@@ -36,7 +36,6 @@ class GrpcServer:
         settings = app.settings.server
         self._settings = settings
         self._server = aio.server(
-            interceptors=[ServiceInterceptor(app.authenticator)],
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -44,8 +43,8 @@ class GrpcServer:
             ],
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined] # stubs omit .aio
-        connector_pb2_grpc.add_BoltricsConnectorServiceServicer_to_server(  # type: ignore[no-untyped-call] # generated code
-            ConnectorServicer(app), self._server
+        _add_connector_service(
+            self._server, ConnectorServicer(app), ServiceInterceptor(app.authenticator)
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
@@ -99,6 +98,34 @@ class GrpcServer:
         except RuntimeError as exc:
             msg = f"setting server.listen: cannot listen on {address} ({exc})"
             raise ConfigurationError(msg) from exc
+
+
+def _add_connector_service(
+    server: aio.Server, servicer: ConnectorServicer, interceptor: ServiceInterceptor
+) -> None:
+    """Register every RPC of the service, each wrapped by the interceptor."""
+    service = connector_pb2.DESCRIPTOR.services_by_name["BoltricsConnectorService"]
+    handlers = {}
+    for method in service.methods:
+        request = getattr(connector_pb2, method.input_type.name)
+        response = getattr(connector_pb2, method.output_type.name)
+        make = (
+            grpc.unary_stream_rpc_method_handler
+            if method.server_streaming
+            else grpc.unary_unary_rpc_method_handler
+        )
+        handler = make(
+            getattr(servicer, method.name),
+            request_deserializer=request.FromString,
+            response_serializer=response.SerializeToString,
+        )
+        handlers[method.name] = interceptor.wrap(
+            f"/{SERVICE_NAME}/{method.name}", handler
+        )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),)
+    )
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)  # type: ignore[attr-defined] # newer than the stubs
 
 
 def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:

@@ -87,7 +87,7 @@ class TestRefusals:
         assert "setting store.url" in done.stderr
 
     def test_no_boltrics_connection_refuses_to_start(self, tmp_path: Path) -> None:
-        """Without a Boltrics connection (and no --sandbox) the service will not start."""
+        """Without a Boltrics connection (or --sandbox) the service will not start."""
         config = tmp_path / "c.toml"
         config.write_text(
             '[[callers]]\nname = "x"\ntoken = { env = "TEST_TOKEN_A" }\n'
