@@ -52,7 +52,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
 
 async def put_items(request: web.Request) -> web.StreamResponse:
     """POST /_sandbox/companies/{company}/items: create or change items."""
-    _, company = _context(request)
+    sandbox, company = _context(request)
     items = await _items_of(request)
     if items is None:
         return error_response(
@@ -65,6 +65,7 @@ async def put_items(request: web.Request) -> web.StreamResponse:
             gross_weight=item.get("grossWeight"),
             ean_code=item.get("eanCode"),
         )
+    sandbox.mark_changed()
     return json_response({"count": len(items)})
 
 
@@ -87,7 +88,7 @@ async def set_stock(request: web.Request) -> web.StreamResponse:
     """PUT /_sandbox/companies/{company}/stock: set stock in bulk, no message."""
     from datetime import UTC, datetime
 
-    _, company = _context(request)
+    sandbox, company = _context(request)
     items = await _items_of(request)
     if items is None:
         return error_response(
@@ -98,6 +99,7 @@ async def set_stock(request: web.Request) -> web.StreamResponse:
         company.set_stock(
             str(item["externalNo"]), int(item.get("qtyInInventory", 0)), moment
         )
+    sandbox.mark_changed()
     return json_response({"count": len(items)})
 
 

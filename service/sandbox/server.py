@@ -171,6 +171,10 @@ class Sandbox:
             await asyncio.sleep(SAVE_INTERVAL_SECONDS)
             self.save_if_changed(path)
 
+    def mark_changed(self) -> None:
+        """Note that the state changed, so that the next save writes it."""
+        self._dirty = True
+
     def save_if_changed(self, path: Path) -> None:
         """Write the state if anything changed since the last save."""
         if self._dirty:
