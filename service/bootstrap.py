@@ -6,14 +6,23 @@ pieces with fakes where a fake is enough.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from service.adapters.boltrics import BoltricsGateway, GatewayRegistry
 from service.adapters.store.database import Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.orders import SqlOrderStore
 from service.adapters.store.request_keys import SqlRequestKeys
-from service.config import Settings
+from service.config import Account, Settings
 from service.entrypoints.grpc.auth import Authenticator
 from service.errors import ConfigurationError
 from service.logging import get_logger
+from service.services.dispatcher import OrderDispatcher
+from service.services.orders import OrderService, ShippingDecider, StatusTranslator
+from service.services.shipping import CheckoutDecider, NoStatusMappings
+from service.services.verdicts import VerdictFollower
 
 _log = get_logger(__name__)
 
@@ -22,15 +31,11 @@ _log = get_logger(__name__)
 class Readiness:
     """Named checks that must all pass for the service to report SERVING."""
 
-    checks: dict[str, object] = field(default_factory=dict)
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     def failing(self) -> list[str]:
         """The names of the checks that do not pass now."""
-        return [name for name, check in self.checks.items() if not _passes(check)]
-
-
-def _passes(check: object) -> bool:
-    return bool(check() if callable(check) else check)
+        return [name for name, check in self.checks.items() if not check()]
 
 
 @dataclass
@@ -42,9 +47,24 @@ class App:
     authenticator: Authenticator
     request_keys: SqlRequestKeys
     readiness: Readiness
+    gateways: GatewayRegistry
+    events: SqlEventLog
+    orders: OrderService
+    dispatcher: OrderDispatcher
+    verdicts: VerdictFollower
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def account(self, account_id: str) -> Account | None:
+        """A configured account."""
+        return self.settings.account(account_id)
+
+    async def run_background(self, stop: asyncio.Event) -> None:
+        """Run the background work (sending, following verdicts) until `stop`."""
+        await asyncio.gather(self.dispatcher.run(stop), self.verdicts.run(stop))
 
     async def close(self) -> None:
         """Release everything the app holds."""
+        await self.gateways.aclose()
         await self.database.close()
 
 
@@ -69,19 +89,49 @@ def check_settings(settings: Settings) -> None:
             )
 
 
-async def build_app(settings: Settings) -> App:
+async def build_app(
+    settings: Settings,
+    *,
+    decider: ShippingDecider | None = None,
+    statuses: StatusTranslator | None = None,
+) -> App:
     """Open the store and build every part; bad settings raise ConfigurationError."""
     check_settings(settings)
     authenticator = Authenticator.from_settings(settings.callers)
 
     database = Database(settings.store.url)
     await database.open()
-    readiness = Readiness({"store": lambda: database.is_open})
+    events = SqlEventLog(database)
+    order_store = SqlOrderStore(database, events)
+    gateways = GatewayRegistry()
 
+    def gateway_for(account_id: str) -> BoltricsGateway | None:
+        account = settings.account(account_id)
+        if account is None or account.boltrics is None:
+            return None
+        return gateways.get(account_id, account.boltrics)
+
+    dispatcher = OrderDispatcher(
+        order_store, gateway_for, settings.account, settings.orders
+    )
+    orders = OrderService(
+        order_store,
+        decider or CheckoutDecider(),
+        statuses or NoStatusMappings(),
+        wake_dispatcher=dispatcher.wake,
+    )
+    verdicts = VerdictFollower(
+        order_store, gateway_for, poll_seconds=settings.orders.verdict_poll_seconds
+    )
     return App(
         settings=settings,
         database=database,
         authenticator=authenticator,
         request_keys=SqlRequestKeys(database),
-        readiness=readiness,
+        readiness=Readiness({"store": lambda: database.is_open}),
+        gateways=gateways,
+        events=events,
+        orders=orders,
+        dispatcher=dispatcher,
+        verdicts=verdicts,
     )

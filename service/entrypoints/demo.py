@@ -17,8 +17,8 @@ from service.sandbox.runner import RunningSandbox, run_sandbox
 
 DEMO_ACCOUNT = "demo"
 DEMO_TOKEN = "demo-token"  # noqa: S105 - a published demo token that only reaches the sandbox
-_SECRET_VARIABLE = "CONNECTOR_DEMO_SANDBOX_SECRET"
-_TOKEN_VARIABLE = "CONNECTOR_DEMO_TOKEN"
+_SECRET_VARIABLE = "CONNECTOR_DEMO_SANDBOX_SECRET"  # noqa: S105 - a variable name
+_TOKEN_VARIABLE = "CONNECTOR_DEMO_TOKEN"  # noqa: S105 - a variable name
 
 _log = get_logger(__name__)
 

@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored as UTC and read back aware, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Any
+    ) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: datetime | None, dialect: Any
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
+
 
 metadata = sa.MetaData()
 
@@ -14,5 +42,52 @@ request_keys = sa.Table(
     sa.Column("method", sa.String(64), nullable=False),
     sa.Column("request_digest", sa.String(64), nullable=False),
     sa.Column("response", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+_BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(128), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("message_id", sa.String(64)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+order_timeline = sa.Table(
+    "order_timeline",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.String(128), nullable=False),
+    sa.Column("time", UtcDateTime(), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+order_outbox = sa.Table(
+    "order_outbox",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(128), primary_key=True),
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+    sa.Column("claimed_until", UtcDateTime()),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_attempt_at", UtcDateTime()),
+    sa.Column("last_error", sa.Text),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("time", UtcDateTime(), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
 )

@@ -53,7 +53,7 @@ class ServiceInterceptor:
         self._authenticator = authenticator
 
     def wrap(self, method: str, handler: Handler) -> Handler:
-        """The handler of `method` (its full path) with the call bookkeeping around it."""
+        """The handler of `method` (a full path) with the call bookkeeping around it."""
         short = method.rsplit("/", 1)[-1]
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(

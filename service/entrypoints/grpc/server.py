@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 import grpc
 from grpc import aio
@@ -147,12 +145,13 @@ def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     )
 
 
-async def serve_until_signalled(
-    app: App,
-    *,
-    background: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
-) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+async def serve_until_signalled(app: App) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully.
+
+    On the signal, health goes NOT_SERVING and new calls are refused; calls in
+    flight get the grace period to finish; then the background work stops,
+    letting sends in flight complete, so that nothing is left half-done.
+    """
     server = GrpcServer(app)
     await server.start()
     if app.settings.server.metrics_listen:
@@ -164,12 +163,14 @@ async def serve_until_signalled(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    tasks = [asyncio.create_task(server.watch_health())]
-    tasks += [asyncio.create_task(job()) for job in background or []]
+    stop_background = asyncio.Event()
+    background = asyncio.create_task(app.run_background(stop_background))
+    health = asyncio.create_task(server.watch_health())
     await stop.wait()
     _log.info("server.signalled")
 
+    app.shutting_down.set()
     await server.stop(app.settings.server.shutdown_grace_seconds)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    stop_background.set()
+    health.cancel()
+    await asyncio.gather(background, health, return_exceptions=True)

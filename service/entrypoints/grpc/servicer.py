@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,14 @@ from buckles.boltrics.v1 import connector_pb2 as pb
 from buckles.boltrics.v1 import connector_pb2_grpc as pb_grpc
 from service.bootstrap import App
 from service.config import Account
+from service.domain.events import Event
+from service.entrypoints.grpc import convert, pages
+from service.entrypoints.grpc.auth import ALL_ACCOUNTS
+from service.entrypoints.grpc.interceptors import current_principal
 from service.errors import FieldViolation, InvalidArgument, NotFound, NotImplementedYet
+from service.services.events import follow_events
+from service.services.idempotency import once_per_request_id
+from service.services.orders import Outcome
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -39,25 +47,97 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         self, request: pb.CreateOrderRequest, context: Context
     ) -> pb.CreateOrderResponse:
         """Hand an order over for fulfilment."""
-        raise _missing("CreateOrder", "the order pipeline to Boltrics has not landed")
+        self._known_account(request.account_id)
+        if not request.HasField("order"):
+            raise InvalidArgument([FieldViolation("order", "is required")])
+
+        async def handle() -> pb.CreateOrderResponse:
+            order = convert.order_from_proto(request.order)
+            result = await self._app.orders.create(request.account_id, order)
+            response = pb.CreateOrderResponse(
+                outcome=_OUTCOMES[result.outcome],
+                skip_reason=result.record.skip_reason,
+                repeat=result.repeat,
+                order=convert.order_view(result.record),
+            )
+            if result.record.decision is not None:
+                response.decision.CopyFrom(
+                    convert.decision_to_proto(result.record.decision)
+                )
+            return response
+
+        return await once_per_request_id(
+            self._app.request_keys,
+            "CreateOrder",
+            request,
+            pb.CreateOrderResponse,
+            handle,
+        )
 
     async def GetOrder(
         self, request: pb.GetOrderRequest, context: Context
     ) -> pb.GetOrderResponse:
         """An order's state."""
-        raise _missing("GetOrder", "the order pipeline to Boltrics has not landed")
+        self._known_account(request.account_id, missing=NotFound)
+        if not request.order_id:
+            raise InvalidArgument([FieldViolation("order_id", "is required")])
+        record, timeline = await self._app.orders.get(
+            request.account_id, request.order_id
+        )
+        return pb.GetOrderResponse(order=convert.order_view(record, timeline))
 
     async def ListOrders(
         self, request: pb.ListOrdersRequest, context: Context
     ) -> pb.ListOrdersResponse:
         """An account's orders."""
-        raise _missing("ListOrders", "the order pipeline to Boltrics has not landed")
+        self._known_account(request.account_id, missing=NotFound)
+        problems = []
+        if request.page_size < 0:
+            problems.append(FieldViolation("page_size", "must not be negative"))
+        size = min(request.page_size or 50, 500)
+        state = convert.state_from_proto(request.state)
+        before = None
+        if request.page_token:
+            before = pages.decode_position(request.page_token, request.state)
+            if before is None:
+                problems.append(
+                    FieldViolation("page_token", "is not a token this list gave")
+                )
+        if problems:
+            raise InvalidArgument(problems)
+
+        records = await self._app.orders.page(
+            request.account_id, limit=size + 1, before=before, state=state
+        )
+        response = pb.ListOrdersResponse(
+            orders=[convert.order_view(record) for record in records[:size]]
+        )
+        if len(records) > size:
+            last = records[size - 1]
+            response.next_page_token = pages.encode_position(
+                last.created_at, last.order.order_id, request.state
+            )
+        return response
 
     async def RetryOrder(
         self, request: pb.RetryOrderRequest, context: Context
     ) -> pb.RetryOrderResponse:
         """Send an order again."""
-        raise _missing("RetryOrder", "the order pipeline to Boltrics has not landed")
+        self._known_account(request.account_id)
+        if not request.order_id:
+            raise InvalidArgument([FieldViolation("order_id", "is required")])
+
+        async def handle() -> pb.RetryOrderResponse:
+            record, requeued = await self._app.orders.retry(
+                request.account_id, request.order_id
+            )
+            return pb.RetryOrderResponse(
+                order=convert.order_view(record), requeued=requeued
+            )
+
+        return await once_per_request_id(
+            self._app.request_keys, "RetryOrder", request, pb.RetryOrderResponse, handle
+        )
 
     async def ReportShipment(
         self, request: pb.ReportShipmentRequest, context: Context
@@ -107,9 +187,26 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: Context
     ) -> AsyncIterator[pb.WatchEventsResponse]:
-        """Stream what happened."""
-        raise _missing("WatchEvents", "the event log has not landed")
-        yield  # pragma: no cover - makes this an async generator, as the stream needs
+        """Stream what happened, resumable by cursor."""
+        accounts = self._watched_accounts(request.account_id)
+        after = _cursor(request.after_cursor)
+        types = [convert.event_type_from_proto(value) for value in request.types]
+        known_types = [t for t in types if t is not None]
+
+        stream = follow_events(
+            self._app.events, after=after, accounts=accounts, types=known_types
+        )
+        async for event in _until(stream, self._app.shutting_down):
+            yield pb.WatchEventsResponse(event=convert.event_to_proto(event))
+
+    def _watched_accounts(self, account_id: str) -> list[str] | None:
+        if account_id != ALL_ACCOUNTS:
+            self._known_account(account_id, missing=NotFound)
+            return [account_id]
+        principal = current_principal()
+        if principal.may_act_for(ALL_ACCOUNTS):
+            return None
+        return principal.visible(a.id for a in self._app.settings.accounts)
 
     def _known_account(
         self,
@@ -128,6 +225,45 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         raise InvalidArgument(
             [FieldViolation("account_id", "is not a configured account")]
         )
+
+
+_OUTCOMES = {
+    Outcome.SKIPPED: pb.CreateOrderResponse.OUTCOME_SKIPPED,
+    Outcome.ACCEPTED: pb.CreateOrderResponse.OUTCOME_ACCEPTED,
+    Outcome.SENT: pb.CreateOrderResponse.OUTCOME_SENT,
+}
+
+
+def _cursor(text: str) -> int:
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise InvalidArgument(
+            [FieldViolation("after_cursor", "is not a cursor of this stream")]
+        )
+    return int(text)
+
+
+async def _until(
+    stream: AsyncIterator[Event], stop: asyncio.Event
+) -> AsyncIterator[Event]:
+    """The stream's items until `stop` is set (the server is shutting down)."""
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(stream))
+            done, _ = await asyncio.wait(
+                {step, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if step not in done:
+                step.cancel()
+                return
+            try:
+                yield step.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        stopper.cancel()
 
 
 def _account_to_proto(account: Account) -> pb.Account:

@@ -1,0 +1,303 @@
+"""Orders in the SQL store: records, timelines, the send queue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.adapters.store.database import Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.tables import order_outbox, order_timeline, orders
+from service.domain.events import NewEvent
+from service.domain.orders import OrderRecord, OrderState, TimelineEntry, TimelineKind
+
+
+@dataclass(frozen=True)
+class ClaimedSend:
+    """An order this process may send now, until `claimed_until`."""
+
+    account_id: str
+    order_id: str
+    attempts: int
+    first_attempt_at: datetime
+    claimed_until: datetime
+
+
+class OrderTransaction:
+    """One write transaction over orders, their timelines, the queue and events."""
+
+    def __init__(self, conn: AsyncConnection, store: SqlOrderStore):
+        self._conn = conn
+        self._store = store
+        self.emitted = False
+
+    async def lock(self, account_id: str, order_id: str) -> OrderRecord | None:
+        """The order, locked until the transaction ends."""
+        query = sa.select(orders.c.record).where(
+            orders.c.account_id == account_id, orders.c.order_id == order_id
+        )
+        if not self._store.is_sqlite:
+            query = query.with_for_update()
+        record = (await self._conn.execute(query)).scalar()
+        return None if record is None else OrderRecord.model_validate_json(record)
+
+    async def save(self, record: OrderRecord) -> None:
+        """Insert or replace the order's record."""
+        values = {
+            "account_id": record.account_id,
+            "order_id": record.order.order_id,
+            "state": record.state.value,
+            "record": record.model_dump_json(),
+            "message_id": record.message_id or None,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        }
+        dialect = sqlite if self._store.is_sqlite else postgresql
+        statement = dialect.insert(orders).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[orders.c.account_id, orders.c.order_id],
+            set_={
+                key: statement.excluded[key]
+                for key in ("state", "record", "message_id", "updated_at")
+            },
+        )
+        await self._conn.execute(statement)
+
+    async def add_timeline(
+        self, account_id: str, order_id: str, entries: Sequence[TimelineEntry]
+    ) -> None:
+        """Append timeline entries of an order."""
+        if entries:
+            await self._conn.execute(
+                order_timeline.insert(),
+                [
+                    {
+                        "account_id": account_id,
+                        "order_id": order_id,
+                        "time": entry.time,
+                        "kind": entry.kind.value,
+                        "message": entry.message,
+                    }
+                    for entry in entries
+                ],
+            )
+
+    async def enqueue(self, account_id: str, order_id: str, due_at: datetime) -> None:
+        """Queue the order for sending (again), with fresh retry bookkeeping."""
+        await self.dequeue(account_id, order_id)
+        await self._conn.execute(
+            order_outbox.insert().values(
+                account_id=account_id, order_id=order_id, due_at=due_at, attempts=0
+            )
+        )
+
+    async def dequeue(self, account_id: str, order_id: str) -> None:
+        """Take the order off the send queue."""
+        await self._conn.execute(
+            order_outbox.delete().where(
+                order_outbox.c.account_id == account_id,
+                order_outbox.c.order_id == order_id,
+            )
+        )
+
+    async def reschedule(
+        self, account_id: str, order_id: str, due_at: datetime, error: str
+    ) -> None:
+        """Release the claim and try again at `due_at`."""
+        await self._conn.execute(
+            order_outbox.update()
+            .where(
+                order_outbox.c.account_id == account_id,
+                order_outbox.c.order_id == order_id,
+            )
+            .values(due_at=due_at, claimed_until=None, last_error=error)
+        )
+
+    async def emit(self, new: Sequence[NewEvent]) -> None:
+        """Record events; readers are woken when the transaction commits."""
+        await self._store.events.append(self._conn, new)
+        self.emitted = self.emitted or bool(new)
+
+
+class SqlOrderStore:
+    """Orders in the SQL store."""
+
+    def __init__(self, database: Database, events: SqlEventLog):
+        self._database = database
+        self.events = events
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the store is SQLite (no row locks; writers are serialized)."""
+        return self._database.is_sqlite
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[OrderTransaction]:
+        """A write transaction; events it emitted wake readers after the commit."""
+        async with self._database.write() as conn:
+            txn = OrderTransaction(conn, self)
+            yield txn
+        if txn.emitted:
+            self.events.signal.notify()
+
+    async def get(self, account_id: str, order_id: str) -> OrderRecord | None:
+        """The order's record, if the account has it."""
+        query = sa.select(orders.c.record).where(
+            orders.c.account_id == account_id, orders.c.order_id == order_id
+        )
+        async with self._database.read() as conn:
+            record = (await conn.execute(query)).scalar()
+        return None if record is None else OrderRecord.model_validate_json(record)
+
+    async def timeline(self, account_id: str, order_id: str) -> list[TimelineEntry]:
+        """The order's timeline, oldest first."""
+        query = (
+            sa.select(
+                order_timeline.c.time, order_timeline.c.kind, order_timeline.c.message
+            )
+            .where(
+                order_timeline.c.account_id == account_id,
+                order_timeline.c.order_id == order_id,
+            )
+            .order_by(order_timeline.c.id)
+        )
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            TimelineEntry(
+                time=row.time, kind=TimelineKind(row.kind), message=row.message
+            )
+            for row in rows
+        ]
+
+    async def page(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        before: tuple[datetime, str] | None,
+        state: OrderState | None,
+    ) -> list[OrderRecord]:
+        """A page of the account's orders, newest first, before a position."""
+        query = sa.select(orders.c.record).where(orders.c.account_id == account_id)
+        if state is not None:
+            query = query.where(orders.c.state == state.value)
+        if before is not None:
+            created, order_id = before
+            query = query.where(
+                sa.or_(
+                    orders.c.created_at < created,
+                    sa.and_(
+                        orders.c.created_at == created, orders.c.order_id < order_id
+                    ),
+                )
+            )
+        query = query.order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query.limit(limit))).scalars().all()
+        return [OrderRecord.model_validate_json(row) for row in rows]
+
+    async def in_state(
+        self, state: OrderState, *, limit: int = 10_000
+    ) -> list[OrderRecord]:
+        """Orders of every account in a state (for the verdict follower)."""
+        query = (
+            sa.select(orders.c.record).where(orders.c.state == state.value).limit(limit)
+        )
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query)).scalars().all()
+        return [OrderRecord.model_validate_json(row) for row in rows]
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> list[ClaimedSend]:
+        """Claim up to `limit` due sends for this process, for `lease`.
+
+        On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so that
+        replicas never claim the same order.
+        """
+        due = (
+            sa.select(order_outbox.c.account_id, order_outbox.c.order_id)
+            .where(
+                order_outbox.c.due_at <= now,
+                sa.or_(
+                    order_outbox.c.claimed_until.is_(None),
+                    order_outbox.c.claimed_until < now,
+                ),
+            )
+            .order_by(order_outbox.c.due_at)
+            .limit(limit)
+        )
+        if not self.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        until = now + lease
+
+        async with self._database.write() as conn:
+            keys = (await conn.execute(due)).all()
+            if not keys:
+                return []
+            claimed = await conn.execute(
+                order_outbox.update()
+                .where(
+                    sa.tuple_(order_outbox.c.account_id, order_outbox.c.order_id).in_(
+                        [tuple(key) for key in keys]
+                    )
+                )
+                .values(
+                    claimed_until=until,
+                    attempts=order_outbox.c.attempts + 1,
+                    first_attempt_at=sa.func.coalesce(
+                        order_outbox.c.first_attempt_at, now
+                    ),
+                )
+                .returning(
+                    order_outbox.c.account_id,
+                    order_outbox.c.order_id,
+                    order_outbox.c.attempts,
+                    order_outbox.c.first_attempt_at,
+                )
+            )
+            rows = claimed.all()
+        return [
+            ClaimedSend(
+                account_id=row.account_id,
+                order_id=row.order_id,
+                attempts=row.attempts,
+                first_attempt_at=_aware(row.first_attempt_at),
+                claimed_until=until,
+            )
+            for row in rows
+        ]
+
+    async def release_all_claims(self) -> None:
+        """Forget every claim: only safe when this process is the only sender."""
+        async with self._database.write() as conn:
+            await conn.execute(order_outbox.update().values(claimed_until=None))
+
+    async def queue_depth(self) -> int:
+        """How many orders wait to be sent."""
+        async with self._database.read() as conn:
+            value = (
+                await conn.execute(sa.select(sa.func.count()).select_from(order_outbox))
+            ).scalar()
+        return int(value or 0)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest queued send is due."""
+        async with self._database.read() as conn:
+            value = (
+                await conn.execute(sa.select(sa.func.min(order_outbox.c.due_at)))
+            ).scalar()
+        return None if value is None else _aware(value)
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite hands back RETURNING values as text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

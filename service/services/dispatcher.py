@@ -1,0 +1,310 @@
+"""The order dispatcher: sends queued orders to Boltrics, each exactly once.
+
+An order is claimed for a lease, its attempt is counted and committed, and
+only then posted. If the process dies after a post and before the post is
+recorded, the next attempt sees the counted attempt and first looks the
+message up by its `externalReference`; so the same order never becomes two
+Boltrics messages. Replicas on PostgreSQL claim with `FOR UPDATE SKIP LOCKED`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from service.adapters.boltrics import (
+    BoltricsError,
+    BoltricsGateway,
+    BoltricsRejected,
+    DiMessage,
+    MessageType,
+)
+from service.adapters.store.orders import ClaimedSend, SqlOrderStore
+from service.config import Account, OrderSettings
+from service.domain.events import EventType
+from service.domain.orders import OrderRecord, OrderState, TimelineEntry, TimelineKind
+from service.logging import get_logger
+from service.metrics import ORDER_QUEUE_DEPTH, ORDERS_SENT
+from service.services.orders import order_event, utc_now
+from service.services.shipment_orders import shipment_order_xml
+
+_log = get_logger(__name__)
+
+LEASE = timedelta(seconds=60)
+SEND_BUDGET_SECONDS = 45.0
+BATCH = 64
+MAX_BACKOFF_SECONDS = 600.0
+
+
+class OrderDispatcher:
+    """Claims due sends and posts them to Boltrics, concurrently and rate-limited."""
+
+    def __init__(
+        self,
+        store: SqlOrderStore,
+        gateway_for: Callable[[str], BoltricsGateway | None],
+        account_for: Callable[[str], Account | None],
+        settings: OrderSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        concurrency: int = 16,
+    ):
+        self._store = store
+        self._gateway_for = gateway_for
+        self._account_for = account_for
+        self._settings = settings
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Look for due sends now."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set; then let sends in flight finish."""
+        if self._store.is_sqlite:
+            await self._store.release_all_claims()
+        while not stop.is_set():
+            try:
+                claimed = await self._claim()
+            except Exception:
+                _log.exception("dispatcher.claim_failed")
+                claimed = 0
+            if claimed == 0:
+                await self._idle(stop)
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
+
+    async def drain_once(self) -> None:
+        """Claim and send everything due now, then return (for tests and tools)."""
+        while await self._claim():
+            pass
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        ORDER_QUEUE_DEPTH.set(await self._store.queue_depth())
+        self._wake.clear()
+        waiter = asyncio.create_task(self._wake.wait())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait(
+            {waiter, stopper}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+        )
+        waiter.cancel()
+        stopper.cancel()
+
+    async def _claim(self) -> int:
+        free = BATCH - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        claims = await self._store.claim_due(self._clock(), limit=free, lease=LEASE)
+        for claim in claims:
+            task = asyncio.create_task(self._send_guarded(claim))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(claims)
+
+    async def _send_guarded(self, claim: ClaimedSend) -> None:
+        async with self._slots:
+            try:
+                await self._send(claim)
+            except Exception:
+                _log.exception(
+                    "dispatcher.send_crashed",
+                    account=claim.account_id,
+                    order_id=claim.order_id,
+                )
+
+    async def _send(self, claim: ClaimedSend) -> None:
+        record = await self._store.get(claim.account_id, claim.order_id)
+        if record is None or record.state is not OrderState.QUEUED:
+            async with self._store.transaction() as txn:
+                await txn.dequeue(claim.account_id, claim.order_id)
+            return
+
+        gateway = self._gateway_for(claim.account_id)
+        account = self._account_for(claim.account_id)
+        if gateway is None or account is None or account.boltrics is None:
+            await self._transient(
+                claim, record, "the account has no Boltrics connection"
+            )
+            return
+
+        deadline = time.monotonic() + SEND_BUDGET_SECONDS
+        try:
+            message = await self._post_once(gateway, record, claim, account, deadline)
+        except BoltricsRejected as exc:
+            await self._rejected(claim, record, exc.message)
+        except BoltricsError as exc:
+            await self._transient(claim, record, exc.message)
+        else:
+            await self._sent(claim, record, message)
+
+    async def _post_once(
+        self,
+        gateway: BoltricsGateway,
+        record: OrderRecord,
+        claim: ClaimedSend,
+        account: Account,
+        deadline: float,
+    ) -> DiMessage:
+        if claim.attempts > 1:
+            earlier = await gateway.find_by_reference(
+                record.message_key,
+                message_type=MessageType.RECEIVE_SHIPMENT,
+                deadline=deadline,
+            )
+            if earlier is not None:
+                _log.info(
+                    "order.earlier_post_found",
+                    account=record.account_id,
+                    order_id=record.order.order_id,
+                    message_id=earlier.id,
+                )
+                return earlier
+        assert account.boltrics is not None
+        xml = shipment_order_xml(record, account.boltrics)
+        return await gateway.submit(
+            MessageType.RECEIVE_SHIPMENT, record.message_key, xml, deadline=deadline
+        )
+
+    async def _sent(
+        self, claim: ClaimedSend, record: OrderRecord, message: DiMessage
+    ) -> None:
+        now = self._clock()
+        async with self._store.transaction() as txn:
+            current = await txn.lock(claim.account_id, claim.order_id)
+            if current is None or current.generation != record.generation:
+                return
+            sent = current.change(
+                state=OrderState.SENT,
+                message_id=message.id,
+                last_error="",
+                updated_at=now,
+            )
+            await txn.save(sent)
+            await txn.add_timeline(
+                sent.account_id,
+                sent.order.order_id,
+                [
+                    TimelineEntry(
+                        time=now,
+                        kind=TimelineKind.SENT,
+                        message=f"sent to Boltrics as message {message.id}",
+                    )
+                ],
+            )
+            await txn.dequeue(claim.account_id, claim.order_id)
+            await txn.emit([order_event(EventType.ORDER_SENT, sent)])
+        ORDERS_SENT.labels("sent").inc()
+        _log.info(
+            "order.sent",
+            account=claim.account_id,
+            order_id=claim.order_id,
+            message_id=message.id,
+            attempts=claim.attempts,
+        )
+
+    async def _rejected(
+        self, claim: ClaimedSend, record: OrderRecord, error: str
+    ) -> None:
+        now = self._clock()
+        async with self._store.transaction() as txn:
+            current = await txn.lock(claim.account_id, claim.order_id)
+            if current is None or current.generation != record.generation:
+                return
+            failed = current.change(
+                state=OrderState.FAILED, last_error=error, updated_at=now
+            )
+            await txn.save(failed)
+            await txn.add_timeline(
+                failed.account_id,
+                failed.order.order_id,
+                [
+                    TimelineEntry(
+                        time=now,
+                        kind=TimelineKind.FAILED,
+                        message=f"Boltrics refused it: {error}",
+                    )
+                ],
+            )
+            await txn.dequeue(claim.account_id, claim.order_id)
+            await txn.emit([order_event(EventType.ORDER_FAILED, failed)])
+        ORDERS_SENT.labels("rejected").inc()
+        _log.warning(
+            "order.rejected",
+            account=claim.account_id,
+            order_id=claim.order_id,
+            error=error,
+        )
+
+    async def _transient(
+        self, claim: ClaimedSend, record: OrderRecord, error: str
+    ) -> None:
+        now = self._clock()
+        give_up_at = claim.first_attempt_at + timedelta(
+            seconds=self._settings.retry_for_seconds
+        )
+        if now >= give_up_at:
+            await self._dead(claim, record, error, now)
+            return
+
+        delay = backoff_seconds(claim.attempts)
+        async with self._store.transaction() as txn:
+            await txn.reschedule(
+                claim.account_id, claim.order_id, now + timedelta(seconds=delay), error
+            )
+        ORDERS_SENT.labels("retry_scheduled").inc()
+        _log.warning(
+            "order.retry_scheduled",
+            account=claim.account_id,
+            order_id=claim.order_id,
+            attempts=claim.attempts,
+            delay_seconds=round(delay, 2),
+            error=error,
+        )
+
+    async def _dead(
+        self, claim: ClaimedSend, record: OrderRecord, error: str, now: datetime
+    ) -> None:
+        async with self._store.transaction() as txn:
+            current = await txn.lock(claim.account_id, claim.order_id)
+            if current is None or current.generation != record.generation:
+                return
+            dead = current.change(
+                state=OrderState.DEAD, last_error=error, updated_at=now
+            )
+            await txn.save(dead)
+            await txn.add_timeline(
+                dead.account_id,
+                dead.order.order_id,
+                [
+                    TimelineEntry(
+                        time=now,
+                        kind=TimelineKind.DEAD,
+                        message=f"gave up after {claim.attempts} attempts: {error}",
+                    )
+                ],
+            )
+            await txn.dequeue(claim.account_id, claim.order_id)
+            await txn.emit([order_event(EventType.ORDER_FAILED, dead)])
+        ORDERS_SENT.labels("dead").inc()
+        _log.error(
+            "order.dead",
+            account=claim.account_id,
+            order_id=claim.order_id,
+            attempts=claim.attempts,
+            error=error,
+        )
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Capped exponential backoff with full jitter, after `attempts` tries."""
+    ceiling = min(MAX_BACKOFF_SECONDS, 2.0 ** min(attempts, 20))
+    return random.uniform(ceiling / 2, ceiling)

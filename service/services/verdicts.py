@@ -1,0 +1,163 @@
+"""Follows Boltrics' verdict on sent orders: Processed, or Failed and why.
+
+No request per order: each round lists the account's pending messages (New,
+then Processing) and then its Failed ones. A sent message that is not pending
+has been decided; it failed if the Failed list, read after the pending list,
+holds it, and was processed otherwise. Reading in this order means a message
+that fails between the two reads is still seen as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+from service.adapters.boltrics import (
+    BoltricsError,
+    BoltricsGateway,
+    Direction,
+    MessageStatus,
+    MessageType,
+)
+from service.adapters.store.orders import SqlOrderStore
+from service.domain.events import EventType
+from service.domain.orders import (
+    OrderRecord,
+    OrderState,
+    TimelineEntry,
+    TimelineKind,
+    unknown_items,
+)
+from service.logging import get_logger
+from service.services.orders import order_event, utc_now
+
+_log = get_logger(__name__)
+
+
+class VerdictFollower:
+    """Turns SENT orders into PROCESSED or FAILED as Boltrics decides."""
+
+    def __init__(
+        self,
+        store: SqlOrderStore,
+        gateway_for: Callable[[str], BoltricsGateway | None],
+        *,
+        poll_seconds: float,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._store = store
+        self._gateway_for = gateway_for
+        self._poll_seconds = poll_seconds
+        self._clock = clock
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow verdicts every `poll_seconds` until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.follow_once()
+            except Exception:
+                _log.exception("verdicts.round_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._poll_seconds)
+
+    async def follow_once(self) -> int:
+        """One round over every account with sent orders; returns orders decided."""
+        by_account: dict[str, list[OrderRecord]] = defaultdict(list)
+        for record in await self._store.in_state(OrderState.SENT):
+            by_account[record.account_id].append(record)
+
+        decided = 0
+        for account_id, records in by_account.items():
+            gateway = self._gateway_for(account_id)
+            if gateway is None:
+                continue
+            try:
+                decided += await self._follow(account_id, gateway, records)
+            except BoltricsError as exc:
+                _log.warning(
+                    "verdicts.unavailable", account=account_id, error=exc.message
+                )
+        return decided
+
+    async def _follow(
+        self, account_id: str, gateway: BoltricsGateway, records: list[OrderRecord]
+    ) -> int:
+        pending = await _message_ids(gateway, MessageStatus.NEW)
+        pending |= await _message_ids(gateway, MessageStatus.PROCESSING)
+        failed = {
+            message.id: message.error_text
+            async for message in gateway.list_messages(
+                direction=Direction.INBOUND,
+                status=MessageStatus.FAILED,
+                message_type=MessageType.RECEIVE_SHIPMENT,
+            )
+        }
+
+        decided = 0
+        for record in records:
+            if record.message_id in pending:
+                continue
+            await self._decide(record, failed.get(record.message_id))
+            decided += 1
+        return decided
+
+    async def _decide(self, record: OrderRecord, error: str | None) -> None:
+        now = self._clock()
+        async with self._store.transaction() as txn:
+            current = await txn.lock(record.account_id, record.order.order_id)
+            if current is None or current.message_id != record.message_id:
+                return
+            if current.state is not OrderState.SENT:
+                return
+            if error is None:
+                updated = current.change(state=OrderState.PROCESSED, updated_at=now)
+                entry = TimelineEntry(
+                    time=now,
+                    kind=TimelineKind.PROCESSED,
+                    message="Boltrics processed it into a shipment order",
+                )
+                event = EventType.ORDER_PROCESSED
+            else:
+                waiting = unknown_items(
+                    error, (line.external_no for line in current.order.lines)
+                )
+                updated = current.change(
+                    state=OrderState.FAILED,
+                    last_error=error,
+                    waiting_for=tuple(waiting),
+                    updated_at=now,
+                )
+                message = f"Boltrics failed it: {error}"
+                if waiting:
+                    message += (
+                        "; it is sent again once " + ", ".join(waiting) + " exists"
+                    )
+                entry = TimelineEntry(
+                    time=now, kind=TimelineKind.FAILED, message=message
+                )
+                event = EventType.ORDER_FAILED
+            await txn.save(updated)
+            await txn.add_timeline(updated.account_id, updated.order.order_id, [entry])
+            await txn.emit([order_event(event, updated)])
+
+        _log.info(
+            "order.processed" if error is None else "order.failed",
+            account=record.account_id,
+            order_id=record.order.order_id,
+            message_id=record.message_id,
+            error=error,
+        )
+
+
+async def _message_ids(gateway: BoltricsGateway, status: MessageStatus) -> set[str]:
+    return {
+        message.id
+        async for message in gateway.list_messages(
+            direction=Direction.INBOUND,
+            status=status,
+            message_type=MessageType.RECEIVE_SHIPMENT,
+        )
+    }
