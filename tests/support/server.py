@@ -19,8 +19,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_config(path: Path, store_url: str, *, extra: str = "") -> Path:
-    """A config file with two callers and two accounts, A and B."""
+def write_config(
+    path: Path,
+    store_url: str,
+    *,
+    extra: str = "",
+    connection: str | None = None,
+) -> Path:
+    """A config file with two callers and two accounts, acme and globex.
+
+    `connection` replaces acme's Boltrics table (by default an address where
+    nothing listens); `extra` is appended to the file.
+    """
+    boltrics = connection or DEAD_CONNECTION
     path.write_text(
         f"""
 [server]
@@ -45,11 +56,7 @@ accounts = ["*"]
 id = "acme"
 name = "ACME"
 [accounts.boltrics]
-base_url = "http://127.0.0.1:9/api"
-company_id = "company-acme"
-token_url = "http://127.0.0.1:9/token"
-client_id = "acme-client"
-client_secret = {{ env = "TEST_ACME_SECRET" }}
+{boltrics}
 
 [[accounts]]
 id = "globex"
@@ -59,6 +66,14 @@ id = "globex"
     )
     return path
 
+
+DEAD_CONNECTION = """
+base_url = "http://127.0.0.1:9/api"
+company_id = "company-acme"
+token_url = "http://127.0.0.1:9/token"
+client_id = "acme-client"
+client_secret = { env = "TEST_ACME_SECRET" }
+"""
 
 TEST_ENV = {
     "TEST_TOKEN_A": "token-for-acme",
