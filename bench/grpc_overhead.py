@@ -32,8 +32,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 async def _serve_bare(port_file: Path) -> None:
     class Bare(pb_grpc.BoltricsConnectorServiceServicer):
-        async def GetAccount(self, request: pb.GetAccountRequest, context: object) -> pb.GetAccountResponse:
-            return pb.GetAccountResponse(account=pb.Account(account_id=request.account_id))
+        async def GetAccount(
+            self, request: pb.GetAccountRequest, context: object
+        ) -> pb.GetAccountResponse:
+            return pb.GetAccountResponse(
+                account=pb.Account(account_id=request.account_id)
+            )
 
     server = grpc.aio.server()
     pb_grpc.add_BoltricsConnectorServiceServicer_to_server(Bare(), server)
@@ -55,7 +59,7 @@ async def _serve_full(port_file: Path, workdir: Path) -> None:
 [server]
 listen = "127.0.0.1:0"
 [store]
-url = "sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
+url = "sqlite+aiosqlite:///{workdir / "bench.sqlite3"}"
 [[callers]]
 name = "bench"
 token = {{ env = "BENCH_TOKEN" }}
@@ -105,7 +109,9 @@ def _start(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     log = open(workdir / f"{kind}.log", "wb")  # noqa: SIM115 - lives as long as the child
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--workdir", str(workdir)],
-        cwd=REPO, stderr=log, stdout=log,
+        cwd=REPO,
+        stderr=log,
+        stdout=log,
     )
     deadline = time.monotonic() + 30
     while not port_file.exists() or not port_file.read_text():
