@@ -226,7 +226,8 @@ def validate_product(product: ChannelProduct, path: str) -> list[FieldViolation]
         problems.append(FieldViolation(f"{path}.weight_kg", "is not a number"))
     elif product.weight_kg < 0:
         problems.append(FieldViolation(f"{path}.weight_kg", "must not be negative"))
-    if not product.sku.strip() and not any(b.strip() for b in product.barcodes):
+    # A SKU of only white space is reported above, not once more here.
+    if not product.sku and not any(b.strip() for b in product.barcodes):
         problems.append(
             FieldViolation(
                 f"{path}.sku",
