@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from service.errors import ConfigurationError
+from service.errors import ConfigurationError, ConnectorError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"boltrics-connector: configuration error: {exc}", file=sys.stderr)
         return 2
+    except ConnectorError as exc:
+        print(f"boltrics-connector: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

@@ -1,0 +1,261 @@
+"""The order use cases and the dispatcher on a real store, with a fake Boltrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from service.adapters.store.database import Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.orders import SqlOrderStore
+from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
+from service.domain.events import EventType
+from service.domain.orders import Address, Order, OrderLine, OrderState, TimelineKind
+from service.errors import FailedPrecondition, InvalidArgument
+from service.services.dispatcher import OrderDispatcher
+from service.services.orders import OrderService, Outcome
+from tests.support.fakes import FakeClock, FakeDecider, FakeGateway, FakeStatuses
+
+ACCOUNT = Account(
+    id="acme",
+    boltrics=BoltricsConnection(
+        base_url="http://boltrics.invalid",
+        company_id="c",
+        token_url="http://boltrics.invalid/token",
+        client_id="x",
+        client_secret=SecretRef(env="UNUSED"),
+    ),
+)
+
+
+@dataclass
+class World:
+    """A real store with the order service and dispatcher around a fake Boltrics."""
+
+    orders: OrderService
+    dispatcher: OrderDispatcher
+    store: SqlOrderStore
+    events: SqlEventLog
+    gateway: FakeGateway
+    clock: FakeClock
+
+
+@pytest.fixture
+async def world(any_store_url: str) -> AsyncIterator[World]:
+    """Everything wired on SQLite and on PostgreSQL."""
+    database = Database(any_store_url)
+    await database.open()
+    events = SqlEventLog(database)
+    store = SqlOrderStore(database, events)
+    gateway, clock = FakeGateway(), FakeClock()
+    dispatcher = OrderDispatcher(
+        store,
+        lambda _account: gateway,
+        lambda _account: ACCOUNT,
+        OrderSettings(retry_for_seconds=3600),
+        clock=clock,
+    )
+    orders = OrderService(
+        store,
+        FakeDecider(),
+        FakeStatuses(),
+        wake_dispatcher=dispatcher.wake,
+        clock=clock,
+    )
+    yield World(orders, dispatcher, store, events, gateway, clock)
+    await database.close()
+
+
+def _order(order_id: str = "o-1", **changes: object) -> Order:
+    order = Order(
+        order_id=order_id,
+        order_number="#1",
+        source_platform="woo",
+        buckles_status="processing",
+        paid=True,
+        delivery_address=Address(name="A", postcode="1234AB", city="X", country="NL"),
+        lines=(OrderLine(sku="SKU-1", quantity=2),),
+        shipping_preference="standard",
+    )
+    return order.model_copy(update=changes)
+
+
+class TestCreate:
+    async def test_webshop_status_goes_through_the_mapping(self, world: World) -> None:
+        """A webshop status is translated; "wc-processing" is forwarded."""
+        result = await world.orders.create(
+            "acme", _order(buckles_status=None, webshop_status="wc-processing")
+        )
+
+        assert result.outcome is Outcome.ACCEPTED
+        assert result.record.buckles_status == "processing"
+
+    async def test_unknown_webshop_status_names_channel_and_status(
+        self, world: World
+    ) -> None:
+        """A status the mapping does not know is INVALID_ARGUMENT naming both."""
+        with pytest.raises(InvalidArgument) as caught:
+            await world.orders.create(
+                "acme", _order(buckles_status=None, webshop_status="wc-weird")
+            )
+
+        assert [(v.field, v.description) for v in caught.value.violations] == [
+            (
+                "order.webshop_status",
+                "the status mapping of channel 'woo' does not know status 'wc-weird'",
+            )
+        ]
+
+    async def test_decision_and_timeline_are_stored(self, world: World) -> None:
+        """The rule's method is stored with the order and its timeline says so."""
+        await world.orders.create("acme", _order())
+
+        record, timeline = await world.orders.get("acme", "o-1")
+        assert record.decision is not None and record.decision.method == "DHL"
+        assert [e.kind for e in timeline] == [
+            TimelineKind.RECEIVED,
+            TimelineKind.DECIDED,
+            TimelineKind.QUEUED,
+        ]
+
+    async def test_accounts_are_kept_apart(self, world: World) -> None:
+        """The same order id in another account is another order."""
+        await world.orders.create("acme", _order())
+
+        other = await world.orders.create("globex", _order())
+
+        assert other.repeat is False
+
+
+class TestDispatch:
+    async def test_sent_once_however_often_it_comes(self, world: World) -> None:
+        """Three creates and two drains post one message."""
+        for _ in range(3):
+            await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+        await world.dispatcher.drain_once()
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert len(world.gateway.posted) == 1
+        assert record.state is OrderState.SENT
+        assert b"<Value>DHL</Value>" in world.gateway.posted[0][2]
+
+    async def test_repeat_after_send_says_sent(self, world: World) -> None:
+        """A repeat after sending returns the earlier result, marked as a repeat."""
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+
+        again = await world.orders.create("acme", _order())
+
+        assert (again.outcome, again.repeat) == (Outcome.SENT, True)
+
+    async def test_changed_content_after_send_is_refused(self, world: World) -> None:
+        """Other content under a sent order id is FAILED_PRECONDITION."""
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+
+        with pytest.raises(FailedPrecondition, match="cannot change"):
+            await world.orders.create(
+                "acme", _order(lines=(OrderLine(sku="SKU-2", quantity=1),))
+            )
+
+    async def test_rejected_order_fails_with_boltrics_message(
+        self, world: World
+    ) -> None:
+        """A 400 from Boltrics fails the order with the message, and no retry."""
+        world.gateway.reject("Bad shipping agent")
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert (record.state, record.last_error) == (
+            OrderState.FAILED,
+            "Bad shipping agent",
+        )
+        assert await world.store.queue_depth() == 0
+
+    async def test_transient_failures_end_dead_then_operator_retry_sends(
+        self, world: World
+    ) -> None:
+        """After the retry period an order is dead; an operator's retry sends it."""
+        world.gateway.transient()
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+        world.clock.advance(3601)
+        await world.dispatcher.drain_once()
+        dead, _ = await world.orders.get("acme", "o-1")
+
+        world.gateway.heal()
+        _, requeued = await world.orders.retry("acme", "o-1")
+        await world.dispatcher.drain_once()
+        sent, timeline = await world.orders.get("acme", "o-1")
+
+        assert dead.state is OrderState.DEAD and "503" in dead.last_error
+        assert requeued is True
+        assert sent.state is OrderState.SENT and len(world.gateway.posted) == 1
+        assert [e.kind for e in timeline][-3:] == [
+            TimelineKind.DEAD,
+            TimelineKind.RETRIED,
+            TimelineKind.SENT,
+        ]
+
+    async def test_interrupted_send_is_looked_up_not_reposted(
+        self, world: World
+    ) -> None:
+        """A claim whose post may have happened is looked up by reference first."""
+        await world.orders.create("acme", _order())
+        record, _ = await world.orders.get("acme", "o-1")
+        await world.gateway.submit(
+            "receiveshipment", record.message_key, b"<posted-before-crash/>"
+        )
+        claims = await world.store.claim_due(
+            world.clock(), limit=10, lease=timedelta(seconds=0)
+        )
+        world.clock.advance(1)
+
+        await world.dispatcher.drain_once()
+
+        sent, _ = await world.orders.get("acme", "o-1")
+        assert claims and len(world.gateway.posted) == 1
+        assert sent.state is OrderState.SENT and sent.message_id == "m-1"
+
+    async def test_failed_on_unknown_item_is_sent_again_when_it_exists(
+        self, world: World
+    ) -> None:
+        """requeue_waiting sends an order again once its missing product exists."""
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+        async with world.store.transaction() as txn:
+            record = await txn.lock("acme", "o-1")
+            assert record is not None
+            await txn.save(
+                record.change(state=OrderState.FAILED, waiting_for=("SKU-1",))
+            )
+
+        count = await world.orders.requeue_waiting("acme", {"SKU-1"})
+        await world.dispatcher.drain_once()
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert count == 1 and record.state is OrderState.SENT
+        assert [ref for _, ref, _ in world.gateway.posted] == ["o-1~0", "o-1~1"]
+
+
+class TestEvents:
+    async def test_events_follow_the_order_in_order(self, world: World) -> None:
+        """Accepted, then sent; read after a cursor, nothing repeats."""
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+
+        first = await world.events.read_after(0, accounts=["acme"])
+        after_first = await world.events.read_after(first[0].cursor, accounts=["acme"])
+        foreign = await world.events.read_after(0, accounts=["globex"])
+
+        assert [e.type for e in first] == [
+            EventType.ORDER_ACCEPTED,
+            EventType.ORDER_SENT,
+        ]
+        assert [e.cursor for e in after_first] == [first[1].cursor]
+        assert foreign == []
