@@ -1,0 +1,368 @@
+"""The durable_rules adapter: rule sets compiled to durable_rules, which decides.
+
+durable_rules 2.0.28 has traps this module keeps from callers:
+
+- A string compares greater than any number: every fact is posted with one fixed
+  type (texts case-folded, weights in grams, money in cents, flags as 0 or 1).
+- Unknown operators are accepted and never match: we emit only the operators of
+  our own compiler (`$and`, `$or`, `$neq`, `$lt`, `$lte`, `$gt`, `$gte`).
+- Its regular expressions are not Python's: texts tested with contains, starts
+  with or matches, and the SKU and tag sets, are tested here and posted as 0/1
+  probes; durable_rules evaluates every comparison and all of the logic.
+- After 1,024 session ids it fails: every message uses the one session "0".
+- A field named `id` can hang it: facts have fixed names, none is `id`.
+- More than 64 rules matching one message fail with error 303, and a node with
+  more than about 512 children hangs while the ruleset is built: rules are
+  spread over rulesets of at most `CHUNK_BUDGET` comparisons, asked in order,
+  and a ruleset that overflows is asked again one rule at a time.
+- Ruleset names are registered once per host, and its Python host runs timer
+  threads forever: we use the C engine directly, one handle per ruleset, freed
+  when the engine object is collected. Reload builds a new engine and swaps.
+- Nothing matching is not an error here: it is the checkout's preference.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+from durable.engine import durable_rules_engine as engine
+
+from service.domain.rules.decision import ShippingDecision, decision_for
+from service.domain.rules.evaluate import first_match
+from service.domain.rules.facts import OrderFacts
+from service.domain.rules.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Kind,
+    Not,
+    Op,
+    Rule,
+    RuleSet,
+    Test,
+)
+from service.errors import ConnectorError
+from service.logging import get_logger
+
+CHUNK_BUDGET: Final = 200
+_OVERFLOW: Final = "error code: 303"
+_NOT_HANDLED: Final = 1
+_SCALE: Final = {Kind.WEIGHT: 1000, Kind.MONEY: 100, Kind.COUNT: 1, Kind.POSTCODE: 1}
+_COMPARE: Final = {
+    Op.BELOW: ("$lt", "$gte"),
+    Op.AT_MOST: ("$lte", "$gt"),
+    Op.ABOVE: ("$gt", "$lte"),
+    Op.AT_LEAST: ("$gte", "$lt"),
+}
+_PROBED: Final = (Op.CONTAINS, Op.STARTS_WITH, Op.MATCHES, Op.ANY, Op.ALL, Op.NONE)
+
+log = get_logger(__name__)
+
+Expression = dict[str, Any]
+
+
+class RuleEngineError(ConnectorError):
+    """durable_rules failed in a way the adapter does not know how to recover from."""
+
+    reason = "INTERNAL"
+
+
+class _Probe:
+    """A text or set test computed in Python and posted to durable_rules as 0/1."""
+
+    def __init__(self, key: str, test: Test):
+        self.key = key
+        self.test = test
+        self._pattern = (
+            re.compile(str(test.value), re.IGNORECASE)
+            if test.op is Op.MATCHES
+            else None
+        )
+
+    def value(self, facts: OrderFacts) -> int:
+        """1 when the test holds for these facts, else 0."""
+        actual = getattr(facts, self.test.spec.attribute)
+        if self._pattern is not None:
+            return 1 if self._pattern.search(actual) else 0
+        if isinstance(actual, tuple):
+            return 1 if self._set_holds({item.casefold() for item in actual}) else 0
+        expected = str(self.test.value).casefold()
+        have = actual.casefold()
+        holds = (
+            expected in have
+            if self.test.op is Op.CONTAINS
+            else have.startswith(expected)
+        )
+        return 1 if holds else 0
+
+    def _set_holds(self, actual: set[str]) -> bool:
+        raw = self.test.value
+        wanted = {
+            str(item).casefold() for item in (raw if isinstance(raw, tuple) else (raw,))
+        }
+        if self.test.op is Op.ALL:
+            return wanted.issubset(actual)
+        if self.test.op is Op.NONE:
+            return wanted.isdisjoint(actual)
+        return not wanted.isdisjoint(actual)
+
+
+class _Compiler:
+    """Compiles conditions to durable_rules expressions, collecting the probes."""
+
+    def __init__(self) -> None:
+        self.probes: dict[Test, _Probe] = {}
+
+    def expression(self, condition: Condition, negate: bool = False) -> Expression:
+        """The condition (or its negation) in negation normal form."""
+        match condition:
+            case Test():
+                return self._test(condition, negate)
+            case AllOf(parts):
+                return self._group(parts, "$or" if negate else "$and", negate)
+            case AnyOf(parts):
+                return self._group(parts, "$and" if negate else "$or", negate)
+            case Not(part):
+                return self.expression(part, not negate)
+
+    def _group(self, parts: Sequence[Condition], op: str, negate: bool) -> Expression:
+        if not parts:
+            return {"t": 0 if negate else 1}
+        compiled = [self.expression(part, negate) for part in parts]
+        return compiled[0] if len(compiled) == 1 else {op: compiled}
+
+    def _test(self, test: Test, negate: bool) -> Expression:
+        if test.op in _PROBED:
+            probe = self.probes.setdefault(test, _Probe(f"p{len(self.probes)}", test))
+            return {probe.key: 0 if negate else 1}
+        kind = test.spec.kind
+        if kind is Kind.FLAG:
+            return {test.fact: int(test.value is not negate)}
+        if test.op in _COMPARE:
+            op = _COMPARE[test.op][negate]
+            return {op: {test.fact: _posted(kind, test.value)}}
+        if test.op is Op.BETWEEN:
+            return self._between(test, negate)
+        values = test.value if isinstance(test.value, tuple) else (test.value,)
+        inside = test.op is not Op.NOT
+        return _membership(
+            test.fact, [_posted(kind, v) for v in values], inside != negate
+        )
+
+    def _between(self, test: Test, negate: bool) -> Expression:
+        low, high = test.value if isinstance(test.value, tuple) else (0, 0)
+        kind = test.spec.kind
+        fact = "postcode_number" if kind is Kind.POSTCODE else test.fact
+        low_v, high_v = _posted(kind, low), _posted(kind, high)
+        parts: list[Expression]
+        if negate:
+            parts = [{"$lt": {fact: low_v}}, {"$gt": {fact: high_v}}]
+            return (
+                {"$or": [{"postcode_has_number": 0}, *parts]}
+                if fact != test.fact
+                else {"$or": parts}
+            )
+        parts = [{"$gte": {fact: low_v}}, {"$lte": {fact: high_v}}]
+        if fact != test.fact:
+            parts.insert(0, {"postcode_has_number": 1})
+        return {"$and": parts}
+
+
+def _membership(fact: str, values: list[Any], inside: bool) -> Expression:
+    if inside:
+        alternatives = [{fact: value} for value in values]
+        return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+    exclusions = [{"$neq": {fact: value}} for value in values]
+    return exclusions[0] if len(exclusions) == 1 else {"$and": exclusions}
+
+
+def _posted(kind: Kind, value: object) -> int | str:
+    """A rule's constant in the type its fact is posted with."""
+    if kind in _SCALE:
+        assert isinstance(value, Decimal | int)
+        return int(Decimal(value) * _SCALE[kind])
+    return str(value).casefold()
+
+
+def _message(facts: OrderFacts, probes: Sequence[_Probe], serial: int) -> str:
+    number = facts.postcode_number
+    fields: dict[str, object] = {
+        "sid": "0",
+        "serial": serial,
+        "t": 1,
+        "country": facts.country.casefold(),
+        "postcode": facts.postcode.casefold(),
+        "postcode_number": number if number is not None else -1,
+        "postcode_has_number": 0 if number is None else 1,
+        "city": facts.city.casefold(),
+        "weight": int(facts.total_weight_kg * 1000),
+        "value": int(facts.total_value * 100),
+        "currency": facts.currency.casefold(),
+        "items": facts.item_count,
+        "lines": facts.line_count,
+        "channel": facts.channel.casefold(),
+        "shop": facts.shop.casefold(),
+        "shipping_preference": facts.shipping_preference.casefold(),
+        "business": int(facts.is_business),
+    }
+    for probe in probes:
+        fields[probe.key] = probe.value(facts)
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def _weight(condition: Condition) -> int:
+    match condition:
+        case Test(value=tuple() as values):
+            return max(len(values), 1)
+        case Test():
+            return 1
+        case AllOf(parts) | AnyOf(parts):
+            return max(sum(_weight(part) for part in parts), 1)
+        case Not(part):
+            return _weight(part)
+
+
+class _Chunk:
+    """Consecutive rules in one durable_rules ruleset; priority keeps their order."""
+
+    def __init__(
+        self,
+        offset: int,
+        rules: Sequence[Rule],
+        compiler: _Compiler,
+        handles: list[int],
+    ):
+        self.offset = offset
+        self.rules = tuple(rules)
+        self._expressions = [compiler.expression(rule.condition) for rule in rules]
+        self._handles = handles
+        self._lock = threading.Lock()
+        self._handle = self._create(range(len(rules)))
+        self._singles: list[int] | None = None
+
+    def _create(self, indexes: Iterator[int] | range) -> int:
+        definition = {
+            f"r{i}": {"all": [{"m": self._expressions[i]}], "pri": i + 1}
+            for i in indexes
+        }
+        handle: int = engine.create_ruleset("shipping", json.dumps(definition))
+        self._handles.append(handle)
+        return handle
+
+    def first_match(self, message: str) -> int | None:
+        """The index (in the whole set) of the first rule of this chunk that matches."""
+        with self._lock:
+            try:
+                found = _ask(self._handle, message)
+            except engine.error as exc:
+                if _OVERFLOW not in str(exc):
+                    raise RuleEngineError(f"durable_rules failed: {exc}") from exc
+                found = self._one_by_one(message)
+        return None if found is None else self.offset + found
+
+    def _one_by_one(self, message: str) -> int | None:
+        log.warning("rules.engine_overflowed", rules=len(self.rules), first=self.offset)
+        if self._singles is None:
+            self._singles = [self._create(iter((i,))) for i in range(len(self.rules))]
+        for index, handle in enumerate(self._singles):
+            if _ask(handle, message) is not None:
+                return index
+        return None
+
+
+def _ask(handle: int, message: str) -> int | None:
+    """Post one message; the local index of the rule whose action ran, or None."""
+    code, state = engine.assert_event(handle, message)
+    if code == _NOT_HANDLED:
+        return None
+    started = engine.start_action_for_state(handle, state)
+    if not started:
+        return None
+    name = next(iter(json.loads(started[1])))
+    while engine.complete_and_start_action(handle, state):
+        pass
+    return int(name[1:])
+
+
+def _free(handles: list[int]) -> None:
+    for handle in handles:
+        engine.delete_ruleset(handle)
+
+
+class _CompiledSet:
+    """One rule set as durable_rules rulesets."""
+
+    def __init__(self, ruleset: RuleSet, handles: list[int]):
+        self.ruleset = ruleset
+        compiler = _Compiler()
+        self.chunks = [
+            _Chunk(offset, group, compiler, handles)
+            for offset, group in _chunked(ruleset.rules)
+        ]
+        self.probes = tuple(compiler.probes.values())
+
+    def first_match(self, facts: OrderFacts, serial: int) -> int | None:
+        message = _message(facts, self.probes, serial)
+        for chunk in self.chunks:
+            found = chunk.first_match(message)
+            if found is not None:
+                return found
+        return None
+
+
+def _chunked(rules: Sequence[Rule]) -> Iterator[tuple[int, list[Rule]]]:
+    offset, group, budget = 0, list[Rule](), 0
+    for index, rule in enumerate(rules):
+        weight = _weight(rule.condition)
+        if group and budget + weight > CHUNK_BUDGET:
+            yield offset, group
+            offset, group, budget = index, [], 0
+        group.append(rule)
+        budget += weight
+    if group:
+        yield offset, group
+
+
+class DurableShippingRules:
+    """Shipping rules decided by durable_rules, for several accounts at once.
+
+    An account without a set of its own gets the set named `fallback`. The
+    object is immutable once built; reload by building a new one. Safe to use
+    from several threads.
+    """
+
+    def __init__(self, rulesets: Mapping[str, RuleSet], fallback: str = "default"):
+        handles: list[int] = []
+        self._finalizer = weakref.finalize(self, _free, handles)
+        self._sets = {name: _CompiledSet(rs, handles) for name, rs in rulesets.items()}
+        self._fallback = fallback
+        self._serial: Callable[[], int] = itertools.count().__next__
+
+    def ruleset(self, account_id: str) -> RuleSet:
+        """The rule set that decides for this account."""
+        return self._compiled(account_id).ruleset
+
+    def decide(self, account_id: str, facts: OrderFacts) -> ShippingDecision:
+        """The account's decision for these facts, with its (lazy) explanation."""
+        compiled = self._compiled(account_id)
+        index = compiled.first_match(facts, self._serial())
+        return decision_for(compiled.ruleset, facts, index)
+
+    def _compiled(self, account_id: str) -> _CompiledSet:
+        found = self._sets.get(account_id) or self._sets.get(self._fallback)
+        if found is None:
+            msg = f"no rule set for account {account_id!r} and no default set"
+            raise RuleEngineError(msg)
+        return found
+
+
+def plain_first_match(ruleset: RuleSet, facts: OrderFacts) -> int | None:
+    """The plain evaluator's answer, for comparing with durable_rules."""
+    return first_match(ruleset.rules, facts)
