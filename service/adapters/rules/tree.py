@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -92,7 +92,7 @@ class RulesTree:
         return [name for name in self.layers if name != DEFAULT]
 
     def ruleset(self, account_id: str) -> RuleSet:
-        """The account's rules then the default's; the default's alone if it has none."""
+        """The account's rules, then the default's (the default's alone if none)."""
         default = self.layers.get(DEFAULT, _EMPTY)
         own = self.layers.get(account_id) if account_id != DEFAULT else None
         if own is None:
