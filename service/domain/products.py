@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from service.errors import FieldViolation
 
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
+BARCODE_SUSPECT = "product.barcode_suspect"
 
 #: The longest value each field may have (the store's column widths).
 MAX_LENGTHS = {
@@ -273,7 +274,7 @@ def barcode_notices(product: ChannelProduct) -> list[Notice]:
             continue
         notices.append(
             Notice(
-                event="product.barcode_suspect",
+                event=BARCODE_SUSPECT,
                 message=f"barcode {barcode} {reason}; it is passed on as given",
                 data={"barcode": barcode, "reason": reason},
             )
@@ -302,6 +303,10 @@ def info_of(product: ChannelProduct) -> ProductInfo:
 
 
 # --- identity ---------------------------------------------------------------
+
+#: A suspect barcode is logged only when the product goes to Boltrics, so that
+#: the daily sync does not repeat the same warning for unchanged products.
+_SENDING = frozenset({Outcome.CREATED, Outcome.UPDATED})
 
 
 @dataclass
@@ -352,7 +357,11 @@ class ProductCatalogue:
         notices += self._duplicate_barcodes(product, external_no, notices)
 
         outcome = self._apply(product, external_no, now)
-        self.changes.notices += [(product.product_id, notice) for notice in notices]
+        self.changes.notices += [
+            (product.product_id, notice)
+            for notice in notices
+            if outcome in _SENDING or notice.event != BARCODE_SUSPECT
+        ]
         return ProductResult(
             product_id=product.product_id,
             external_no=external_no,

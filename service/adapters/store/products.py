@@ -157,7 +157,7 @@ class ProductTransaction:
             rows = await self._conn.execute(
                 sa.select(products).where(
                     products.c.account_id == self.account_id,
-                    products.c.external_no.in_(part),
+                    among(products.c.external_no, part, self._store.is_sqlite),
                 )
             )
             for row in rows:
@@ -224,7 +224,7 @@ class ProductTransaction:
                 product_outbox.update()
                 .where(
                     product_outbox.c.account_id == self.account_id,
-                    product_outbox.c.external_no.in_(part),
+                    among(product_outbox.c.external_no, part, self._store.is_sqlite),
                 )
                 .values(batch_id=batch_id)
             )
@@ -274,7 +274,7 @@ class ProductTransaction:
                 products.update()
                 .where(
                     products.c.account_id == self.account_id,
-                    products.c.external_no.in_(part),
+                    among(products.c.external_no, part, self._store.is_sqlite),
                 )
                 .values(**columns)
             )
@@ -310,7 +310,7 @@ class ProductTransaction:
             rows = await self._conn.execute(
                 sa.select(product_listings).where(
                     product_listings.c.account_id == self.account_id,
-                    product_listings.c.product_id.in_(part),
+                    among(product_listings.c.product_id, part, self._store.is_sqlite),
                 )
             )
             for row in rows:
@@ -323,7 +323,7 @@ class ProductTransaction:
             rows = await self._conn.execute(
                 sa.select(product_barcodes).where(
                     product_barcodes.c.account_id == self.account_id,
-                    product_barcodes.c.barcode.in_(part),
+                    among(product_barcodes.c.barcode, part, self._store.is_sqlite),
                 )
             )
             for row in rows:
@@ -349,7 +349,7 @@ class ProductTransaction:
             await self._conn.execute(
                 product_barcodes.delete().where(
                     product_barcodes.c.account_id == self.account_id,
-                    product_barcodes.c.external_no.in_(part),
+                    among(product_barcodes.c.external_no, part, self._store.is_sqlite),
                 )
             )
         rows = [
@@ -411,6 +411,11 @@ class SqlProductStore:
                 await conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(:account))"),
                     {"key": _PRODUCT_LOCK, "account": account_id},
+                )
+                # Plans made for the actual key lists: a generic plan of
+                # `= ANY($1)` compares every row with every key.
+                await conn.execute(
+                    sa.text("SET LOCAL plan_cache_mode = force_custom_plan")
                 )
             txn = ProductTransaction(conn, self, account_id)
             yield txn
@@ -560,13 +565,14 @@ async def listings_of(
     conn: AsyncConnection, account_id: str, external_nos: Sequence[str]
 ) -> dict[str, list[Listing]]:
     """The listings linked to each ExternalNo, in a stable order."""
+    sqlite = conn.dialect.name == "sqlite"
     found: dict[str, list[Listing]] = defaultdict(list)
     for part in chunks(list(external_nos)):
         rows = await conn.execute(
             sa.select(product_listings)
             .where(
                 product_listings.c.account_id == account_id,
-                product_listings.c.external_no.in_(part),
+                among(product_listings.c.external_no, part, sqlite),
             )
             .order_by(
                 product_listings.c.source_platform,
@@ -577,6 +583,18 @@ async def listings_of(
         for row in rows:
             found[row.external_no].append(_listing(row))
     return dict(found)
+
+
+def among(
+    column: sa.ColumnElement[str], values: Sequence[str], sqlite: bool
+) -> sa.ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, which
+    the server matches through a hash instead of comparing every row with
+    every parameter."""
+    if sqlite:
+        return column.in_(values)
+    array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String()))
+    return column == sa.any_(array)
 
 
 def product_event(view: ProductView, account_id: str) -> NewEvent:

@@ -89,7 +89,7 @@ class TestExactlyOnce:
     ) -> None:
         """A restarted sender finds the message its dead predecessor posted."""
         dying = harness.service(
-            lambda account: CrashAfterPost(harness.gateways[account]),  # type: ignore[return-value]
+            lambda account: CrashAfterPost(harness.gateways[account]),
             drained=False,
             lease_seconds=0.2,
         )

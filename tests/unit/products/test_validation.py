@@ -11,12 +11,13 @@ from service.domain.products import (
     gtin_check_digit_ok,
     validate_product,
 )
+from service.errors import FieldViolation
 from tests.unit.products.builders import EAN_A, product
 
 
-def fields(problems: list[object]) -> list[str]:
+def fields(problems: list[FieldViolation]) -> list[str]:
     """The field paths of violations."""
-    return [problem.field for problem in problems]  # type: ignore[attr-defined]
+    return [problem.field for problem in problems]
 
 
 class TestValidateProduct:
