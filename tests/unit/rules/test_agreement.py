@@ -17,8 +17,20 @@ RULES = Path(__file__).resolve().parents[3] / "rules"
 BATCH = 1_000
 EXAMPLES = 100
 
-TEXTS = ["", "Standaard", "standard", "EXPRESS", "spoed", "Afhalen bij PostNL-punt",
-         "pick up", "PostNL pakket", "gratis verzending", "Koerier", 'x"\\y', "Ærø ß"]
+TEXTS = [
+    "",
+    "Standaard",
+    "standard",
+    "EXPRESS",
+    "spoed",
+    "Afhalen bij PostNL-punt",
+    "pick up",
+    "PostNL pakket",
+    "gratis verzending",
+    "Koerier",
+    'x"\\y',
+    "Ærø ß",
+]
 POSTCODES = ["8881AB", "8899 ZZ", "9161", "9166", "9163xx", "10115", "", "B-1000"]
 
 
@@ -64,7 +76,9 @@ class TestAgreement:
             ruleset = self.tree.ruleset(account)
             engine_says = [self.engine.decide(account, f).rule_id for f in batch]
             plain_says = [
-                None if (i := first_match(ruleset.rules, f)) is None else ruleset.rules[i].id
+                None
+                if (i := first_match(ruleset.rules, f)) is None
+                else ruleset.rules[i].id
                 for f in batch
             ]
 

@@ -58,7 +58,9 @@ class TestBadInput:
             "    when:\n      weight: {above: abc}\n    then: {method: X}\n"
         )
 
-        assert problems(text) == ["shipping.yaml:5:23: weight needs a number, not 'abc'"]
+        assert problems(text) == [
+            "shipping.yaml:5:23: weight needs a number, not 'abc'"
+        ]
 
     def test_duplicate_rule_id(self) -> None:
         """A second rule with the same id points at the first."""
