@@ -19,12 +19,16 @@ class TestBadInput:
         text = "rules:\n  - id: a\n    when: {country: [NL\n"
 
         assert problems(text) == [
-            "shipping.yaml:4:1: not valid YAML: expected ',' or ']', but got '<stream end>'"
+            "shipping.yaml:4:1: not valid YAML: "
+            "expected ',' or ']', but got '<stream end>'"
         ]
 
     def test_unknown_field(self) -> None:
         """An unknown field in a rule lists the fields a rule may have."""
-        text = "rules:\n  - id: a\n    description: d\n    colour: red\n    then: {method: X}\n"
+        text = (
+            "rules:\n  - id: a\n    description: d\n"
+            "    colour: red\n    then: {method: X}\n"
+        )
 
         assert problems(text) == [
             "shipping.yaml:4:5: unknown field 'colour' in a rule; "
@@ -33,7 +37,10 @@ class TestBadInput:
 
     def test_unknown_fact(self) -> None:
         """A condition on a fact that does not exist suggests the nearest fact."""
-        text = "rules:\n  - id: a\n    description: d\n    when: {wieght: 2}\n    then: {method: X}\n"
+        text = (
+            "rules:\n  - id: a\n    description: d\n"
+            "    when: {wieght: 2}\n    then: {method: X}\n"
+        )
 
         assert problems(text) == [
             "shipping.yaml:4:12: unknown fact 'wieght'; did you mean 'weight'?"
@@ -74,7 +81,8 @@ class TestBadInput:
     def test_empty_rule_list(self) -> None:
         """An empty rule list asks for at least one rule."""
         assert problems("rules: []\n") == [
-            "shipping.yaml:1:8: the rule list is empty; write at least one rule under 'rules'"
+            "shipping.yaml:1:8: the rule list is empty; "
+            "write at least one rule under 'rules'"
         ]
 
     def test_pattern_that_does_not_compile(self) -> None:
