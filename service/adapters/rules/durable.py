@@ -13,8 +13,9 @@ durable_rules 2.0.28 has traps this module keeps from callers:
 - A field named `id` can hang it: facts have fixed names, none is `id`.
 - More than 64 rules matching one message fail with error 303, and a node with
   more than about 512 children hangs while the ruleset is built: rules are
-  spread over rulesets of at most `CHUNK_BUDGET` comparisons, asked in order,
-  and a ruleset that overflows is asked again one rule at a time.
+  spread over rulesets of at most `CHUNK_BUDGET` alternatives (validation caps
+  one rule at `MAX_ALTERNATIVES`), asked in order, and a ruleset that
+  overflows asks its two halves instead.
 - Ruleset names are registered once per host, and its Python host runs timer
   threads forever: we use the C engine directly, one handle per ruleset, freed
   when the engine object is collected. Reload builds a new engine and swaps.
@@ -35,7 +36,7 @@ from typing import Any, Final
 from durable.engine import durable_rules_engine as engine
 
 from service.domain.rules.decision import ShippingDecision, decision_for
-from service.domain.rules.evaluate import first_match
+from service.domain.rules.evaluate import first_match, holds
 from service.domain.rules.facts import OrderFacts
 from service.domain.rules.model import (
     AllOf,
@@ -47,6 +48,7 @@ from service.domain.rules.model import (
     Rule,
     RuleSet,
     Test,
+    alternatives,
 )
 from service.errors import ConnectorError
 from service.logging import get_logger
@@ -217,20 +219,13 @@ def _message(facts: OrderFacts, probes: Sequence[_Probe], serial: int) -> str:
     return json.dumps(fields, ensure_ascii=False)
 
 
-def _weight(condition: Condition) -> int:
-    match condition:
-        case Test(value=tuple() as values):
-            return max(len(values), 1)
-        case Test():
-            return 1
-        case AllOf(parts) | AnyOf(parts):
-            return max(sum(_weight(part) for part in parts), 1)
-        case Not(part):
-            return _weight(part)
-
-
 class _Chunk:
-    """Consecutive rules in one durable_rules ruleset; priority keeps their order."""
+    """Consecutive rules in one durable_rules ruleset; priority keeps their order.
+
+    When too many of its nodes hold for one message (error 303), the chunk asks
+    its two halves instead, built on first need; a single rule that still
+    overflows is decided by the plain evaluator, and that is logged.
+    """
 
     def __init__(
         self,
@@ -241,22 +236,19 @@ class _Chunk:
     ):
         self.offset = offset
         self.rules = tuple(rules)
-        self._expressions = [compiler.expression(rule.condition) for rule in rules]
+        self._compiler = compiler
         self._handles = handles
         self._lock = threading.Lock()
-        self._handle = self._create(range(len(rules)))
-        self._singles: list[int] | None = None
-
-    def _create(self, indexes: Iterator[int] | range) -> int:
+        expressions = [compiler.expression(rule.condition) for rule in rules]
         definition = {
-            f"r{i}": {"all": [{"m": self._expressions[i]}], "pri": i + 1}
-            for i in indexes
+            f"r{i}": {"all": [{"m": expression}], "pri": i + 1}
+            for i, expression in enumerate(expressions)
         }
-        handle: int = engine.create_ruleset("shipping", json.dumps(definition))
-        self._handles.append(handle)
-        return handle
+        self._handle: int = engine.create_ruleset("shipping", json.dumps(definition))
+        handles.append(self._handle)
+        self._halves: tuple[_Chunk, _Chunk] | None = None
 
-    def first_match(self, message: str) -> int | None:
+    def first_match(self, message: str, facts: OrderFacts) -> int | None:
         """The index (in the whole set) of the first rule of this chunk that matches."""
         with self._lock:
             try:
@@ -264,16 +256,28 @@ class _Chunk:
             except engine.error as exc:
                 if _OVERFLOW not in str(exc):
                     raise RuleEngineError(f"durable_rules failed: {exc}") from exc
-                found = self._one_by_one(message)
+                return self._overflowed(message, facts)
         return None if found is None else self.offset + found
 
-    def _one_by_one(self, message: str) -> int | None:
-        log.warning("rules.engine_overflowed", rules=len(self.rules), first=self.offset)
-        if self._singles is None:
-            self._singles = [self._create(iter((i,))) for i in range(len(self.rules))]
-        for index, handle in enumerate(self._singles):
-            if _ask(handle, message) is not None:
-                return index
+    def _overflowed(self, message: str, facts: OrderFacts) -> int | None:
+        if len(self.rules) == 1:
+            log.warning("rules.engine_overflowed", rule=self.rules[0].id)
+            return self.offset if holds(self.rules[0].condition, facts) else None
+        if self._halves is None:
+            middle = len(self.rules) // 2
+            self._halves = (
+                _Chunk(self.offset, self.rules[:middle], self._compiler, self._handles),
+                _Chunk(
+                    self.offset + middle,
+                    self.rules[middle:],
+                    self._compiler,
+                    self._handles,
+                ),
+            )
+        for half in self._halves:
+            found = half.first_match(message, facts)
+            if found is not None:
+                return found
         return None
 
 
@@ -311,7 +315,7 @@ class _CompiledSet:
     def first_match(self, facts: OrderFacts, serial: int) -> int | None:
         message = _message(facts, self.probes, serial)
         for chunk in self.chunks:
-            found = chunk.first_match(message)
+            found = chunk.first_match(message, facts)
             if found is not None:
                 return found
         return None
@@ -320,7 +324,7 @@ class _CompiledSet:
 def _chunked(rules: Sequence[Rule]) -> Iterator[tuple[int, list[Rule]]]:
     offset, group, budget = 0, list[Rule](), 0
     for index, rule in enumerate(rules):
-        weight = _weight(rule.condition)
+        weight = alternatives(rule.condition)
         if group and budget + weight > CHUNK_BUDGET:
             yield offset, group
             offset, group, budget = index, [], 0

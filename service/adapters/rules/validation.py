@@ -36,6 +36,7 @@ from service.domain.rules.model import (
     Rule,
     Test,
     TestValue,
+    alternatives,
 )
 
 RULE_FIELDS: Final = ("id", "description", "when", "then")
@@ -43,6 +44,7 @@ OUTCOME_FIELDS: Final = ("method",)
 GROUPS: Final = ("all", "any", "not")
 MAX_LIST_VALUES: Final = 100
 MAX_TESTS_PER_RULE: Final = 200
+MAX_ALTERNATIVES: Final = 400
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _NUMBER_KINDS: Final = (Kind.WEIGHT, Kind.MONEY, Kind.COUNT)
 _TEXT_KINDS: Final = (Kind.TEXT, Kind.POSTCODE)
@@ -117,11 +119,12 @@ def _rule(node: Any, where: Where, report: Reporter) -> Rule | None:
     description = _text_field(node, "description", where, report)
     condition = _when(node, report)
     outcome = _outcome(node, where, report)
-    if condition is not None and len(_weight(condition)) > MAX_TESTS_PER_RULE:
+    if condition is not None and _too_complex(condition):
         report.error(
             where,
-            f"rule {rule_id!r} has more than {MAX_TESTS_PER_RULE} comparisons; "
-            "split it into several rules",
+            f"rule {rule_id!r} is too complex (more than {MAX_TESTS_PER_RULE} "
+            f"comparisons or {MAX_ALTERNATIVES} alternatives); split it into "
+            "several rules",
         )
 
     if len(report.problems) > before or condition is None or outcome is None:
@@ -370,6 +373,11 @@ def _shown(value: Any) -> str:
     if value is None:
         return "nothing"
     return str(value)
+
+
+def _too_complex(condition: Condition) -> bool:
+    too_many = len(_weight(condition)) > MAX_TESTS_PER_RULE
+    return too_many or alternatives(condition) > MAX_ALTERNATIVES
 
 
 def _weight(condition: Condition) -> list[int]:

@@ -73,12 +73,16 @@ class ShippingRules(Protocol):
 class StatusMappings(Protocol):
     """Translates a sales channel's order status into a Buckles status."""
 
-    def translate(self, account_id: str, channel: str, webshop_status: str) -> str | None:
+    def translate(
+        self, account_id: str, channel: str, webshop_status: str
+    ) -> str | None:
         """The Buckles status, or None when the mapping does not know the status."""
         ...
 
 
-def decision_for(ruleset: RuleSet, facts: OrderFacts, index: int | None) -> ShippingDecision:
+def decision_for(
+    ruleset: RuleSet, facts: OrderFacts, index: int | None
+) -> ShippingDecision:
     """The decision when rule `index` of the set matched (None: no rule matched)."""
     rules = ruleset.rules
     explain = functools.partial(explain_decision, ruleset, facts, index)

@@ -72,7 +72,11 @@ def why_not(condition: Condition, facts: OrderFacts) -> str | None:
     """None when the condition holds, else a sentence on the first part that failed."""
     match condition:
         case Test():
-            return None if _test_holds(condition, facts) else describe_miss(condition, facts)
+            return (
+                None
+                if _test_holds(condition, facts)
+                else describe_miss(condition, facts)
+            )
         case AllOf(parts):
             for part in parts:
                 reason = why_not(part, facts)
@@ -90,7 +94,9 @@ def why_not(condition: Condition, facts: OrderFacts) -> str | None:
             return None
 
 
-def actual_value(test: Test, facts: OrderFacts) -> str | bool | Decimal | tuple[str, ...]:
+def actual_value(
+    test: Test, facts: OrderFacts
+) -> str | bool | Decimal | tuple[str, ...]:
     """The value of the tested fact, as the order has it."""
     value: str | bool | int | Decimal | tuple[str, ...] = getattr(
         facts, test.spec.attribute
@@ -110,7 +116,9 @@ def _test_holds(test: Test, facts: OrderFacts) -> bool:
         return _set_holds(test.op, test.value, {fold(item) for item in actual})
     if kind is Kind.POSTCODE and test.op is Op.BETWEEN:
         number = facts.postcode_number
-        return number is not None and _number_holds(test.op, test.value, Decimal(number))
+        return number is not None and _number_holds(
+            test.op, test.value, Decimal(number)
+        )
     if isinstance(actual, Decimal):
         return _number_holds(test.op, test.value, actual)
     assert isinstance(actual, str)
@@ -221,7 +229,9 @@ def describe_miss(test: Test, facts: OrderFacts) -> str:
     """Why a test failed, with the actual value: "weight 2.3 kg is not above 20 kg"."""
     spec = test.spec
     if spec.kind is Kind.FLAG:
-        return f"{spec.label} is {show(actual_value(test, facts))}, not {show(test.value)}"
+        return (
+            f"{spec.label} is {show(actual_value(test, facts))}, not {show(test.value)}"
+        )
     shown = show(actual_value(test, facts), spec.unit)
     if spec.kind is Kind.POSTCODE and test.op is Op.BETWEEN:
         number = facts.postcode_number

@@ -79,7 +79,9 @@ class OrderFacts:
             item_count=sum(q for _, q, _ in parsed_lines),
             line_count=len(parsed_lines),
             skus=tuple(sku for sku, _, _ in parsed_lines if sku),
-            tags=tuple(_text(tag, "tags") for tag in _list(_field(order, "tags"), "tags")),
+            tags=tuple(
+                _text(tag, "tags") for tag in _list(_field(order, "tags"), "tags")
+            ),
             channel=_text(_field(order, "source_platform"), "source_platform"),
             shop=_text(_field(order, "shop"), "shop"),
             shipping_preference=_text(

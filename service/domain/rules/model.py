@@ -213,7 +213,12 @@ FACTS: Final[dict[str, FactSpec]] = {
 }
 
 TestValue: TypeAlias = (
-    str | bool | Decimal | tuple[str, ...] | tuple[Decimal, ...] | tuple[Decimal, Decimal]
+    str
+    | bool
+    | Decimal
+    | tuple[str, ...]
+    | tuple[Decimal, ...]
+    | tuple[Decimal, Decimal]
 )
 
 
@@ -297,3 +302,35 @@ def leaves(condition: Condition) -> list[Test]:
             return [test for part in parts for test in leaves(part)]
         case Not(part):
             return leaves(part)
+
+
+def alternatives(condition: Condition, negate: bool = False) -> int:
+    """How many and-only alternatives the condition has once `or`s are spread out.
+
+    Engines that build one path per alternative (durable_rules does) need this
+    to stay small.
+    """
+    match condition:
+        case Test(op=op, value=value):
+            count = len(value) if isinstance(value, tuple) else 1
+            if op is Op.BETWEEN:
+                return 3 if negate else 1
+            if op in (Op.ONE_OF, Op.EQUALS):
+                return 1 if negate else count
+            if op is Op.NOT:
+                return count if negate else 1
+            return 1
+        case AllOf(parts):
+            return _combine(parts, negate, product=not negate)
+        case AnyOf(parts):
+            return _combine(parts, negate, product=negate)
+        case Not(part):
+            return alternatives(part, not negate)
+
+
+def _combine(parts: tuple[Condition, ...], negate: bool, *, product: bool) -> int:
+    total = 1 if product else 0
+    for part in parts:
+        count = alternatives(part, negate)
+        total = total * count if product else total + count
+    return max(total, 1)
