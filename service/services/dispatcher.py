@@ -37,6 +37,7 @@ LEASE = timedelta(seconds=60)
 SEND_BUDGET_SECONDS = 45.0
 BATCH = 64
 MAX_BACKOFF_SECONDS = 600.0
+STOP_GRACE_SECONDS = 5.0
 
 
 class OrderDispatcher:
@@ -77,8 +78,22 @@ class OrderDispatcher:
                 claimed = 0
             if claimed == 0:
                 await self._idle(stop)
-        if self._in_flight:
-            await asyncio.wait(self._in_flight)
+        await self._finish_in_flight(STOP_GRACE_SECONDS)
+
+    async def _finish_in_flight(self, grace: float) -> None:
+        """Let sends in flight finish for `grace` seconds, then cancel the rest.
+
+        Cancelling is safe: the attempt was counted before the post, so the next
+        claim looks the message up before posting again.
+        """
+        if not self._in_flight:
+            return
+        _, pending = await asyncio.wait(self._in_flight, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+            _log.info("dispatcher.sends_cancelled", count=len(pending))
 
     async def drain_once(self) -> None:
         """Claim and send everything due now, then return (for tests and tools)."""

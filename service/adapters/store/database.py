@@ -3,7 +3,7 @@
 SQLite (the default) needs no set-up: the file is created and migrated at
 start. It runs in WAL mode, and write transactions begin with `BEGIN
 IMMEDIATE`, so that two writers queue for the lock instead of failing halfway.
-PostgreSQL is for several replicas sharing the work.
+PostgreSQL (asyncpg) is for several replicas sharing the work.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 
 from service.errors import ConfigurationError
 from service.logging import get_logger
@@ -32,6 +35,43 @@ _MIGRATING = threading.Lock()
 _log = get_logger(__name__)
 
 
+class Connection(Protocol):
+    """What the repositories need of a connection inside a transaction."""
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        """The SQL dialect spoken."""
+        ...
+
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[Any]:
+        """Run one statement; the result is buffered."""
+        ...
+
+
+class _InlineConnection:
+    """A synchronous SQLite connection behind the async `execute` of `Connection`.
+
+    SQLite answers from the local file in microseconds, while handing every
+    statement to a driver thread (as aiosqlite does) costs a thread switch or
+    more per statement: inline, an order's whole transaction is quicker than
+    one such switch.
+    """
+
+    def __init__(self, conn: sa.Connection):
+        self._conn = conn
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._conn.dialect
+
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[Any]:
+        return self._conn.execute(statement, parameters)
+
+
 class Database:
     """An open database with a migrated schema."""
 
@@ -39,19 +79,13 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._engine: AsyncEngine | None = None
+        self._sqlite: sa.Engine | None = None
+        self._sqlite_lock = asyncio.Lock()
 
     @property
     def is_open(self) -> bool:
         """Whether the database is open and migrated."""
-        return self._engine is not None
-
-    @property
-    def engine(self) -> AsyncEngine:
-        """The engine; only while open."""
-        if self._engine is None:
-            msg = "the database is not open"
-            raise RuntimeError(msg)
-        return self._engine
+        return self._engine is not None or self._sqlite is not None
 
     async def open(self) -> None:
         """Migrate the schema to the newest version, then open the engine."""
@@ -60,7 +94,10 @@ class Database:
         except OSError as exc:
             msg = f"setting store.url: cannot open the database ({exc})"
             raise ConfigurationError(msg) from exc
-        self._engine = self._create_engine()
+        if self.is_sqlite:
+            self._sqlite = _sqlite_engine(self.url)
+        else:
+            self._engine = create_async_engine(self.url, pool_size=10, max_overflow=10)
         _log.info("store.opened", backend="sqlite" if self.is_sqlite else "postgresql")
 
     async def close(self) -> None:
@@ -68,30 +105,56 @@ class Database:
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
-            _log.info("store.closed")
+        if self._sqlite is not None:
+            sqlite_engine, self._sqlite = self._sqlite, None
+            async with self._sqlite_lock:
+                sqlite_engine.dispose()
+        _log.info("store.closed")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A read-only transaction."""
-        async with self.engine.connect() as conn, conn.begin():
+        async with self._transaction(write=False) as conn:
             yield conn
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block ends, rolled back on error."""
-        async with self.engine.connect() as conn:
-            conn = await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
-                yield conn
+    async def write(self) -> AsyncIterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back on error.
 
-    def _create_engine(self) -> AsyncEngine:
-        if not self.is_sqlite:
-            return create_async_engine(self.url, pool_size=10, max_overflow=10)
+        On SQLite one transaction runs at a time in this process (they queue on
+        an asyncio lock, and run inline); writes begin with `BEGIN IMMEDIATE`,
+        so that a writer in another process makes us wait, not fail halfway.
+        """
+        async with self._transaction(write=True) as conn:
+            yield conn
 
-        engine = create_async_engine(self.url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[Connection]:
+        if self._sqlite is not None:
+            async with self._sqlite_lock:
+                with self._sqlite.connect() as conn:
+                    conn = conn.execution_options(**{_WRITE: write})
+                    with conn.begin():
+                        yield _InlineConnection(conn)
+            return
+
+        if self._engine is None:
+            msg = "the database is not open"
+            raise RuntimeError(msg)
+        async with self._engine.connect() as async_conn, async_conn.begin():
+            yield async_conn
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    path = make_url(url).database or "connector.sqlite3"
+    engine = sa.create_engine(
+        f"sqlite:///{path}",
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -105,7 +168,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
+def _sqlite_begin(conn: sa.Connection) -> None:
     write = conn.get_execution_options().get(_WRITE, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 

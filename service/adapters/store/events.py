@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.adapters.store.database import Database
+from service.adapters.store.database import Connection, Database
 from service.adapters.store.tables import events
 from service.domain.events import Event, EventType, NewEvent
 
@@ -54,7 +53,7 @@ class SqlEventLog:
         self._database = database
         self.signal = signal or EventSignal()
 
-    async def append(self, conn: AsyncConnection, new: Sequence[NewEvent]) -> None:
+    async def append(self, conn: Connection, new: Sequence[NewEvent]) -> None:
         """Append events inside the caller's write transaction."""
         if not new:
             return

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.adapters.store.database import Database
+from service.adapters.store.database import Connection, Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.tables import order_outbox, order_timeline, orders
 from service.domain.events import NewEvent
@@ -32,7 +31,7 @@ class ClaimedSend:
 class OrderTransaction:
     """One write transaction over orders, their timelines, the queue and events."""
 
-    def __init__(self, conn: AsyncConnection, store: SqlOrderStore):
+    def __init__(self, conn: Connection, store: SqlOrderStore):
         self._conn = conn
         self._store = store
         self.emitted = False

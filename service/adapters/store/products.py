@@ -18,9 +18,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.adapters.store.database import Database
+from service.adapters.store.database import Connection, Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import (
     product_barcodes,
@@ -105,7 +104,7 @@ def chunks(values: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
 class ProductTransaction:
     """One write transaction over one account's products, with its lock held."""
 
-    def __init__(self, conn: AsyncConnection, store: SqlProductStore, account_id: str):
+    def __init__(self, conn: Connection, store: SqlProductStore, account_id: str):
         self._conn = conn
         self._store = store
         self.account_id = account_id
@@ -562,7 +561,7 @@ class SqlProductStore:
 
 
 async def listings_of(
-    conn: AsyncConnection, account_id: str, external_nos: Sequence[str]
+    conn: Connection, account_id: str, external_nos: Sequence[str]
 ) -> dict[str, list[Listing]]:
     """The listings linked to each ExternalNo, in a stable order."""
     sqlite = conn.dialect.name == "sqlite"

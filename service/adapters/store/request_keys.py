@@ -30,7 +30,9 @@ class SqlRequestKeys:
         )
         async with self._database.read() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else StoredAnswer(*row)
+        if row is None:
+            return None
+        return StoredAnswer(row.method, row.request_digest, row.response)
 
     async def put(
         self,
