@@ -1,0 +1,204 @@
+"""Shipment confirmations in the SQL store, in one transaction with their order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from service.adapters.store.database import Connection, Database
+from service.adapters.store.orders import OrderTransaction, SqlOrderStore
+from service.adapters.store.shipment_tables import USABLE, shipments
+from service.adapters.store.tables import orders
+from service.domain.shipments import (
+    ShipmentConfirmation,
+    ShipmentOutcome,
+    ShipmentResult,
+)
+
+
+@dataclass(frozen=True)
+class StoredShipment:
+    """One received confirmation as stored."""
+
+    id: int
+    account_id: str
+    order_id: str
+    shipment_no: str
+    message_id: str | None
+    outcome: ShipmentOutcome
+    reason: str
+    confirmation: ShipmentConfirmation | None
+    result: ShipmentResult | None
+
+
+@dataclass(frozen=True)
+class NewShipment:
+    """A confirmation about to be stored."""
+
+    account_id: str
+    order_id: str
+    shipment_no: str
+    message_id: str | None
+    outcome: ShipmentOutcome
+    reason: str
+    confirmation: ShipmentConfirmation | None
+    result: ShipmentResult | None
+    received_at: datetime
+
+
+class ShipmentTransaction:
+    """One write transaction over shipments, their orders, timelines and events."""
+
+    def __init__(self, conn: Connection, orders: OrderTransaction):
+        self._conn = conn
+        self.orders = orders
+
+    async def by_message(
+        self, account_id: str, message_id: str
+    ) -> StoredShipment | None:
+        """The confirmation collected from this Boltrics message, if stored."""
+        return await self._one(
+            shipments.c.account_id == account_id, shipments.c.message_id == message_id
+        )
+
+    async def by_key(
+        self, account_id: str, order_id: str, shipment_no: str
+    ) -> StoredShipment | None:
+        """The usable confirmation of this order and shipment number, if stored."""
+        return await self._one(
+            shipments.c.account_id == account_id,
+            shipments.c.order_id == order_id,
+            shipments.c.shipment_no == shipment_no,
+            USABLE,
+        )
+
+    async def add(self, new: NewShipment) -> bool:
+        """Store a confirmation; False when one with the same key is stored already.
+
+        The insert does nothing on a conflict with either key, so that two
+        replicas handling the same confirmation store it once.
+        """
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(shipments)
+            .values(
+                account_id=new.account_id,
+                order_id=new.order_id,
+                shipment_no=new.shipment_no,
+                message_id=new.message_id,
+                outcome=new.outcome.value,
+                reason=new.reason,
+                confirmation=_json(new.confirmation),
+                result=_json(new.result),
+                received_at=new.received_at,
+                updated_at=new.received_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        inserted = await self._conn.execute(statement)
+        return bool(inserted.rowcount)
+
+    async def settle(
+        self, shipment_id: int, result: ShipmentResult, updated_at: datetime
+    ) -> None:
+        """Mark a stored confirmation applied, with its result."""
+        await self._conn.execute(
+            shipments.update()
+            .where(shipments.c.id == shipment_id)
+            .values(
+                outcome=ShipmentOutcome.APPLIED.value,
+                reason="",
+                result=result.model_dump_json(),
+                updated_at=updated_at,
+            )
+        )
+
+    async def _one(self, *conditions: sa.ColumnElement[bool]) -> StoredShipment | None:
+        row = (
+            await self._conn.execute(sa.select(shipments).where(*conditions))
+        ).first()
+        return None if row is None else _stored(row)
+
+
+class SqlShipmentStore:
+    """Shipment confirmations in the SQL store."""
+
+    def __init__(self, database: Database, orders: SqlOrderStore):
+        self._database = database
+        self._orders = orders
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ShipmentTransaction]:
+        """A write transaction; events it emitted wake readers after the commit."""
+        async with self._database.write() as conn:
+            order_txn = OrderTransaction(conn, self._orders)
+            yield ShipmentTransaction(conn, order_txn)
+        if order_txn.emitted:
+            self._orders.events.signal.notify()
+
+    async def results_of(self, account_id: str, order_id: str) -> list[ShipmentResult]:
+        """The results of the order's applied shipments, oldest first."""
+        query = (
+            sa.select(shipments.c.result)
+            .where(
+                shipments.c.account_id == account_id,
+                shipments.c.order_id == order_id,
+                shipments.c.outcome == ShipmentOutcome.APPLIED.value,
+                USABLE,
+            )
+            .order_by(shipments.c.id)
+        )
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query)).scalars().all()
+        return [ShipmentResult.model_validate_json(row) for row in rows]
+
+    async def adoptable(self, *, limit: int = 500) -> list[StoredShipment]:
+        """Confirmations stored for an unknown order whose order is known now."""
+        known = sa.exists().where(
+            orders.c.account_id == shipments.c.account_id,
+            orders.c.order_id == shipments.c.order_id,
+        )
+        query = (
+            sa.select(shipments)
+            .where(shipments.c.outcome == ShipmentOutcome.UNKNOWN_ORDER.value, known)
+            .order_by(shipments.c.id)
+            .limit(limit)
+        )
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_stored(row) for row in rows]
+
+    async def get(self, shipment_id: int) -> StoredShipment | None:
+        """One stored confirmation by its id."""
+        query = sa.select(shipments).where(shipments.c.id == shipment_id)
+        async with self._database.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _stored(row)
+
+
+def _json(model: ShipmentConfirmation | ShipmentResult | None) -> str | None:
+    return None if model is None else model.model_dump_json()
+
+
+def _stored(row: sa.Row[tuple[object, ...]]) -> StoredShipment:
+    mapping = row._mapping
+    confirmation = mapping["confirmation"]
+    result = mapping["result"]
+    return StoredShipment(
+        id=int(mapping["id"]),
+        account_id=str(mapping["account_id"]),
+        order_id=str(mapping["order_id"]),
+        shipment_no=str(mapping["shipment_no"]),
+        message_id=mapping["message_id"],
+        outcome=ShipmentOutcome(mapping["outcome"]),
+        reason=str(mapping["reason"]),
+        confirmation=None
+        if confirmation is None
+        else ShipmentConfirmation.model_validate_json(confirmation),
+        result=None if result is None else ShipmentResult.model_validate_json(result),
+    )

@@ -1,0 +1,614 @@
+"""Shipments come back: confirmations from Boltrics, or from a caller, applied once.
+
+A confirmation is stored, its order marked shipped (with the method used, and a
+timeline entry from what to what when the method changed) and its event
+emitted, all in one write transaction. The collector acknowledges a Boltrics
+message only after that transaction committed: a crash in between leaves the
+message New, and collecting it again finds it stored and changes nothing.
+
+A confirmation for an order the connector does not know is stored and surfaced
+as a SHIPMENT_REJECTED event. Once the order is known (it arrived later, or the
+same confirmation is reported again) the stored confirmation is applied then,
+with its ORDER_SHIPPED event; the collector looks for such orders every round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter
+
+from service.adapters.boltrics import (
+    BoltricsError,
+    BoltricsGateway,
+    DiMessage,
+    Direction,
+    DocumentError,
+    MessageStatus,
+    MessageType,
+    parse_shipment_confirmation,
+)
+from service.adapters.boltrics import ShipmentConfirmation as SendShipment
+from service.adapters.boltrics.documents import (
+    ATTRIBUTE_TRACK_TRACE,
+    ATTRIBUTE_TRACK_URL,
+)
+from service.adapters.store.database import Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.orders import SqlOrderStore
+from service.adapters.store.shipments import (
+    NewShipment,
+    ShipmentTransaction,
+    SqlShipmentStore,
+    StoredShipment,
+)
+from service.config import Account
+from service.domain.events import EventType, NewEvent
+from service.domain.orders import OrderRecord, OrderState
+from service.domain.shipments import (
+    AppliedShipment,
+    ShipmentConfirmation,
+    ShipmentOutcome,
+    ShipmentResult,
+    ShippedLine,
+    apply_shipment,
+    unknown_order_result,
+    validate_confirmation,
+)
+from service.errors import FieldViolation, InvalidArgument
+from service.logging import get_logger
+from service.services.orders import utc_now
+
+_log = get_logger(__name__)
+
+SHIPMENTS = Counter(
+    "connector_shipments_total",
+    "Shipment confirmations handled, by outcome "
+    "(applied, adopted, unknown_order, rejected, repeat).",
+    ["outcome"],
+)
+
+#: Messages handled in one write transaction: one page of `diMessages`.
+CHUNK = 100
+#: Acknowledgements in flight at once, per account.
+ACK_CONCURRENCY = 32
+XML_FIELD = "sendshipment_xml"
+
+
+@dataclass(frozen=True)
+class TrackCodes:
+    """The attribute codes that carry the track & trace number and link."""
+
+    number: str = ATTRIBUTE_TRACK_TRACE
+    url: str = ATTRIBUTE_TRACK_URL
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What handling one confirmation did."""
+
+    outcome: ShipmentOutcome
+    result: ShipmentResult | None
+    repeat: bool
+    adopted: bool = False
+    reason: str = ""
+
+
+def confirmation_from_document(
+    document: SendShipment, codes: TrackCodes = TrackCodes()
+) -> ShipmentConfirmation:
+    """The domain's confirmation of a parsed `sendshipment` document."""
+    return ShipmentConfirmation(
+        shipment_no=document.no,
+        order_id=document.external_reference,
+        order_number=document.external_document_no,
+        posting_date=document.posting_date.isoformat(),
+        shipping_agent_code=document.shipping_agent_code or "",
+        shipping_agent_name=document.shipping_agent_name or "",
+        tracking_number=document.tracking_number(codes.number),
+        tracking_url=document.tracking_url(codes.url),
+        lines=tuple(
+            ShippedLine(external_no=line.external_no, quantity=str(line.qty_posted))
+            for line in document.lines
+        ),
+    )
+
+
+def decode_message(content: bytes, codes: TrackCodes) -> ShipmentConfirmation | str:
+    """The confirmation in a `sendshipment` document, or why it cannot be used."""
+    try:
+        document = parse_shipment_confirmation(content)
+    except DocumentError as exc:
+        return exc.message
+    confirmation = confirmation_from_document(document, codes)
+    problems = validate_confirmation(confirmation, prefix=MessageType.SEND_SHIPMENT)
+    if problems:
+        return "; ".join(f"{p.field}: {p.description}" for p in problems)
+    return confirmation
+
+
+class ShipmentService:
+    """Takes shipment confirmations in, from Boltrics or from callers, each once."""
+
+    def __init__(
+        self,
+        database: Database,
+        events: SqlEventLog,
+        orders: SqlOrderStore,
+        gateway_for: Callable[[str], BoltricsGateway | None],
+        account_for: Callable[[str], Account | None],
+        *,
+        accounts: Callable[[], Iterable[str]],
+        poll_seconds: float = 1.0,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._store = SqlShipmentStore(database, orders)
+        self._events = events
+        self._gateway_for = gateway_for
+        self._account_for = account_for
+        self._accounts = accounts
+        self._poll_seconds = poll_seconds
+        self._clock = clock
+
+    # --- from callers --------------------------------------------------------
+
+    async def report(
+        self, account_id: str, confirmation: ShipmentConfirmation
+    ) -> tuple[ShipmentResult, bool]:
+        """Handle a confirmation given field by field; the result and whether it
+        was a repeat. Missing fields are InvalidArgument."""
+        problems = validate_confirmation(confirmation)
+        if problems:
+            raise InvalidArgument(problems)
+        return await self._report(account_id, confirmation)
+
+    async def report_xml(
+        self, account_id: str, xml: bytes
+    ) -> tuple[ShipmentResult, bool]:
+        """Handle a `sendshipment` document; malformed or hostile XML, or one
+        without ExternalReference, is InvalidArgument (nothing is stored)."""
+        decoded = decode_message(xml, self._codes(account_id))
+        if isinstance(decoded, str):
+            raise InvalidArgument([FieldViolation(XML_FIELD, decoded)])
+        return await self._report(account_id, decoded)
+
+    async def shipments_of(
+        self, account_id: str, order_id: str
+    ) -> list[ShipmentResult]:
+        """The results of the order's shipments, oldest first (for GetOrder)."""
+        return await self._store.results_of(account_id, order_id)
+
+    async def _report(
+        self, account_id: str, confirmation: ShipmentConfirmation
+    ) -> tuple[ShipmentResult, bool]:
+        async with self._store.transaction() as txn:
+            handled = await self._handle(
+                txn, account_id, confirmation, None, self._clock()
+            )
+        _account_log(account_id, confirmation.order_id, None, handled)
+        assert handled.result is not None
+        return handled.result, handled.repeat
+
+    # --- the collector -------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Collect confirmations every `poll_seconds` until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.collect_once()
+            except Exception:
+                _log.exception("shipments.round_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._poll_seconds)
+
+    async def collect_once(self) -> int:
+        """One round: apply waiting confirmations whose order is known now, then
+        collect every account's New `sendshipment` messages; returns how many."""
+        handled = await self._adopt_waiting()
+        for account_id in self._accounts():
+            gateway = self._gateway_for(account_id)
+            if gateway is None:
+                continue
+            try:
+                handled += await self._collect(account_id, gateway)
+            except BoltricsError as exc:
+                _log.warning(
+                    "shipments.unavailable", account=account_id, error=exc.message
+                )
+        return handled
+
+    async def _collect(self, account_id: str, gateway: BoltricsGateway) -> int:
+        codes = self._codes(account_id)
+        acks = _Acknowledger(account_id, gateway)
+        count = 0
+        try:
+            chunk: list[DiMessage] = []
+            async for message in gateway.list_messages(
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.NEW,
+                message_type=MessageType.SEND_SHIPMENT,
+            ):
+                chunk.append(message)
+                if len(chunk) == CHUNK:
+                    count += await self._take(account_id, chunk, codes, acks)
+                    chunk = []
+            if chunk:
+                count += await self._take(account_id, chunk, codes, acks)
+        except BaseException:
+            acks.cancel()
+            raise
+        await acks.finish()
+        return count
+
+    async def _take(
+        self,
+        account_id: str,
+        messages: Sequence[DiMessage],
+        codes: TrackCodes,
+        acks: _Acknowledger,
+    ) -> int:
+        """Store a chunk of messages in one transaction, then acknowledge them."""
+        decoded = [decode_message(message.content, codes) for message in messages]
+        try:
+            outcomes = await self._store_chunk(account_id, messages, decoded)
+        except Exception:
+            _log.exception("shipments.chunk_failed", account=account_id)
+            outcomes = await self._store_each(account_id, messages, decoded)
+
+        for message, handled in zip(messages, outcomes, strict=True):
+            if handled is None:
+                continue
+            _account_log(account_id, message.external_reference, message.id, handled)
+            acks.start(message)
+        return sum(handled is not None for handled in outcomes)
+
+    async def _store_chunk(
+        self,
+        account_id: str,
+        messages: Sequence[DiMessage],
+        decoded: Sequence[ShipmentConfirmation | str],
+    ) -> list[Handled | None]:
+        now = self._clock()
+        async with self._store.transaction() as txn:
+            return [
+                await self._handle_message(txn, account_id, message, item, now)
+                for message, item in zip(messages, decoded, strict=True)
+            ]
+
+    async def _store_each(
+        self,
+        account_id: str,
+        messages: Sequence[DiMessage],
+        decoded: Sequence[ShipmentConfirmation | str],
+    ) -> list[Handled | None]:
+        """One transaction per message, so that one that cannot be stored (and is
+        left New, to be tried next round) does not hold up the others."""
+        outcomes: list[Handled | None] = []
+        for message, item in zip(messages, decoded, strict=True):
+            try:
+                outcomes += await self._store_chunk(account_id, [message], [item])
+            except Exception:
+                _log.exception(
+                    "shipments.store_failed", account=account_id, message_id=message.id
+                )
+                outcomes.append(None)
+        return outcomes
+
+    async def _handle_message(
+        self,
+        txn: ShipmentTransaction,
+        account_id: str,
+        message: DiMessage,
+        item: ShipmentConfirmation | str,
+        now: datetime,
+    ) -> Handled:
+        stored = await txn.by_message(account_id, message.id)
+        if stored is not None:
+            return _repeat(stored)
+        if isinstance(item, str):
+            return await self._reject(txn, account_id, message, item, now)
+        return await self._handle(txn, account_id, item, message.id, now)
+
+    # --- handling one confirmation ------------------------------------------
+
+    async def _handle(
+        self,
+        txn: ShipmentTransaction,
+        account_id: str,
+        confirmation: ShipmentConfirmation,
+        message_id: str | None,
+        now: datetime,
+    ) -> Handled:
+        record = await txn.orders.lock(account_id, confirmation.order_id)
+        stored = await txn.by_key(
+            account_id, confirmation.order_id, confirmation.shipment_no
+        )
+        if stored is not None:
+            if stored.outcome is ShipmentOutcome.UNKNOWN_ORDER and record is not None:
+                return await self._adopt(txn, stored, record, now)
+            return _repeat(stored)
+        if record is None:
+            return await self._unknown(txn, account_id, confirmation, message_id, now)
+        return await self._apply(txn, record, confirmation, message_id, now)
+
+    async def _apply(
+        self,
+        txn: ShipmentTransaction,
+        record: OrderRecord,
+        confirmation: ShipmentConfirmation,
+        message_id: str | None,
+        now: datetime,
+    ) -> Handled:
+        applied = apply_shipment(record, confirmation, now)
+        new = _new(
+            record.account_id, confirmation, message_id, ShipmentOutcome.APPLIED, now
+        )
+        if not await txn.add(replace_result(new, applied.result)):
+            return await self._lost_race(txn, record.account_id, confirmation)
+        await self._ship_order(txn, record, applied.record, applied)
+        return Handled(ShipmentOutcome.APPLIED, applied.result, repeat=False)
+
+    async def _adopt(
+        self,
+        txn: ShipmentTransaction,
+        stored: StoredShipment,
+        record: OrderRecord,
+        now: datetime,
+    ) -> Handled:
+        assert stored.confirmation is not None
+        applied = apply_shipment(record, stored.confirmation, now)
+        await txn.settle(stored.id, applied.result, now)
+        await self._ship_order(txn, record, applied.record, applied)
+        return Handled(
+            ShipmentOutcome.APPLIED, applied.result, repeat=False, adopted=True
+        )
+
+    async def _ship_order(
+        self,
+        txn: ShipmentTransaction,
+        before: OrderRecord,
+        shipped: OrderRecord,
+        applied: AppliedShipment,
+    ) -> None:
+        await txn.orders.save(shipped)
+        await txn.orders.add_timeline(
+            shipped.account_id, shipped.order.order_id, applied.entries
+        )
+        if before.state is OrderState.QUEUED:
+            await txn.orders.dequeue(shipped.account_id, shipped.order.order_id)
+        await txn.orders.emit(
+            [
+                NewEvent(
+                    account_id=shipped.account_id,
+                    type=EventType.ORDER_SHIPPED,
+                    payload=applied.result.model_dump(mode="json"),
+                )
+            ]
+        )
+
+    async def _unknown(
+        self,
+        txn: ShipmentTransaction,
+        account_id: str,
+        confirmation: ShipmentConfirmation,
+        message_id: str | None,
+        now: datetime,
+    ) -> Handled:
+        result = unknown_order_result(account_id, confirmation)
+        reason = f"order {confirmation.order_id} is not known to the connector"
+        new = _new(
+            account_id, confirmation, message_id, ShipmentOutcome.UNKNOWN_ORDER, now
+        )
+        if not await txn.add(replace_result(new, result, reason)):
+            return await self._lost_race(txn, account_id, confirmation)
+        payload = {
+            "reason": reason,
+            "order_id": confirmation.order_id,
+            "shipment_no": confirmation.shipment_no,
+            "message_id": message_id,
+            "shipment": result.model_dump(mode="json"),
+        }
+        await txn.orders.emit([_rejection(account_id, payload)])
+        return Handled(
+            ShipmentOutcome.UNKNOWN_ORDER, result, repeat=False, reason=reason
+        )
+
+    async def _reject(
+        self,
+        txn: ShipmentTransaction,
+        account_id: str,
+        message: DiMessage,
+        reason: str,
+        now: datetime,
+    ) -> Handled:
+        new = NewShipment(
+            account_id=account_id,
+            order_id="",
+            shipment_no="",
+            message_id=message.id,
+            outcome=ShipmentOutcome.REJECTED,
+            reason=reason,
+            confirmation=None,
+            result=None,
+            received_at=now,
+        )
+        if not await txn.add(new):
+            return Handled(ShipmentOutcome.REJECTED, None, repeat=True, reason=reason)
+        payload = {
+            "reason": reason,
+            "message_id": message.id,
+            "external_reference": message.external_reference,
+        }
+        await txn.orders.emit([_rejection(account_id, payload)])
+        return Handled(ShipmentOutcome.REJECTED, None, repeat=False, reason=reason)
+
+    async def _lost_race(
+        self,
+        txn: ShipmentTransaction,
+        account_id: str,
+        confirmation: ShipmentConfirmation,
+    ) -> Handled:
+        """Another replica stored the same confirmation first: a repeat."""
+        stored = await txn.by_key(
+            account_id, confirmation.order_id, confirmation.shipment_no
+        )
+        if stored is None:
+            msg = f"shipment {confirmation.shipment_no} conflicts with another"
+            raise RuntimeError(msg)
+        return _repeat(stored)
+
+    async def _adopt_waiting(self) -> int:
+        adopted = 0
+        for waiting in await self._store.adoptable():
+            async with self._store.transaction() as txn:
+                record = await txn.orders.lock(waiting.account_id, waiting.order_id)
+                stored = await txn.by_key(
+                    waiting.account_id, waiting.order_id, waiting.shipment_no
+                )
+                if record is None or stored is None:
+                    continue
+                if stored.outcome is not ShipmentOutcome.UNKNOWN_ORDER:
+                    continue
+                handled = await self._adopt(txn, stored, record, self._clock())
+            _account_log(waiting.account_id, waiting.order_id, None, handled)
+            adopted += 1
+        return adopted
+
+    def _codes(self, account_id: str) -> TrackCodes:
+        account = self._account_for(account_id)
+        if account is None or account.boltrics is None:
+            return TrackCodes()
+        return TrackCodes(
+            number=account.boltrics.track_trace_attribute,
+            url=account.boltrics.track_url_attribute,
+        )
+
+
+class _Acknowledger:
+    """Acknowledges stored messages concurrently; a failure waits for next round."""
+
+    def __init__(self, account_id: str, gateway: BoltricsGateway):
+        self._account_id = account_id
+        self._gateway = gateway
+        self._slots = asyncio.Semaphore(ACK_CONCURRENCY)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, message: DiMessage) -> None:
+        """Acknowledge `message` in the background."""
+        task = asyncio.create_task(self._acknowledge(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def finish(self) -> None:
+        """Wait for every acknowledgement started."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    def cancel(self) -> None:
+        """Give up the acknowledgements in flight (they are repeated next round)."""
+        for task in self._tasks:
+            task.cancel()
+
+    async def _acknowledge(self, message: DiMessage) -> None:
+        async with self._slots:
+            try:
+                await self._gateway.acknowledge(message)
+            except BoltricsError as exc:
+                _log.warning(
+                    "shipments.acknowledge_failed",
+                    account=self._account_id,
+                    message_id=message.id,
+                    error=exc.message,
+                )
+
+
+def _new(
+    account_id: str,
+    confirmation: ShipmentConfirmation,
+    message_id: str | None,
+    outcome: ShipmentOutcome,
+    now: datetime,
+) -> NewShipment:
+    return NewShipment(
+        account_id=account_id,
+        order_id=confirmation.order_id,
+        shipment_no=confirmation.shipment_no,
+        message_id=message_id,
+        outcome=outcome,
+        reason="",
+        confirmation=confirmation,
+        result=None,
+        received_at=now,
+    )
+
+
+def replace_result(
+    new: NewShipment, result: ShipmentResult, reason: str = ""
+) -> NewShipment:
+    """`new` with its result (and reason) filled in."""
+    return NewShipment(
+        account_id=new.account_id,
+        order_id=new.order_id,
+        shipment_no=new.shipment_no,
+        message_id=new.message_id,
+        outcome=new.outcome,
+        reason=reason,
+        confirmation=new.confirmation,
+        result=result,
+        received_at=new.received_at,
+    )
+
+
+def _repeat(stored: StoredShipment) -> Handled:
+    return Handled(stored.outcome, stored.result, repeat=True, reason=stored.reason)
+
+
+def _rejection(account_id: str, payload: dict[str, Any]) -> NewEvent:
+    return NewEvent(
+        account_id=account_id, type=EventType.SHIPMENT_REJECTED, payload=payload
+    )
+
+
+def _account_log(
+    account_id: str, order_id: str, message_id: str | None, handled: Handled
+) -> None:
+    """One log event and one count per confirmation handled."""
+    if handled.repeat:
+        label = "repeat"
+        _log.info(
+            "shipment.repeated",
+            account=account_id,
+            order_id=order_id,
+            message_id=message_id,
+        )
+    elif handled.outcome is ShipmentOutcome.APPLIED:
+        label = "adopted" if handled.adopted else "applied"
+        result = handled.result
+        assert result is not None
+        _log.info(
+            "shipment.applied",
+            account=account_id,
+            order_id=order_id,
+            shipment_no=result.shipment_no,
+            method_used=result.method_used,
+            method_changed=result.method_changed,
+            adopted=handled.adopted,
+            message_id=message_id,
+        )
+    else:
+        label = handled.outcome.value
+        _log.warning(
+            "shipment.order_unknown"
+            if handled.outcome is ShipmentOutcome.UNKNOWN_ORDER
+            else "shipment.rejected",
+            account=account_id,
+            order_id=order_id or None,
+            message_id=message_id,
+            reason=handled.reason,
+        )
+    SHIPMENTS.labels(outcome=label).inc()
