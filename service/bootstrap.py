@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from service.adapters.boltrics import BoltricsGateway, GatewayRegistry
+from service.adapters.rules import RulesRuntime
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -21,7 +22,8 @@ from service.errors import ConfigurationError
 from service.logging import get_logger
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, ShippingDecider, StatusTranslator
-from service.services.shipping import CheckoutDecider, NoStatusMappings
+from service.services.products import ProductService
+from service.services.shipping import RulesDecider
 from service.services.verdicts import VerdictFollower
 
 _log = get_logger(__name__)
@@ -52,6 +54,8 @@ class App:
     orders: OrderService
     dispatcher: OrderDispatcher
     verdicts: VerdictFollower
+    rules: RulesRuntime
+    products: ProductService
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     def account(self, account_id: str) -> Account | None:
@@ -59,8 +63,20 @@ class App:
         return self.settings.account(account_id)
 
     async def run_background(self, stop: asyncio.Event) -> None:
-        """Run the background work (sending, following verdicts) until `stop`."""
-        await asyncio.gather(self.dispatcher.run(stop), self.verdicts.run(stop))
+        """Run the background work until `stop`: sending orders and products,
+        following Boltrics' verdicts, and watching the rule files."""
+        jobs = [
+            self.dispatcher.run(stop),
+            self.verdicts.run(stop),
+            self.products.run(stop),
+        ]
+        if self.settings.rules.watch:
+            jobs.append(self.rules.watch(stop))
+        await asyncio.gather(*jobs)
+
+    def reload_rules(self) -> None:
+        """Reload the rule files (on SIGHUP); a bad set leaves the old one running."""
+        self.rules.reload()
 
     async def close(self) -> None:
         """Release everything the app holds."""
@@ -98,6 +114,7 @@ async def build_app(
     """Open the store and build every part; bad settings raise ConfigurationError."""
     check_settings(settings)
     authenticator = Authenticator.from_settings(settings.callers)
+    rules = RulesRuntime.load(settings.rules)
 
     database = Database(settings.store.url)
     await database.open()
@@ -116,9 +133,12 @@ async def build_app(
     )
     orders = OrderService(
         order_store,
-        decider or CheckoutDecider(),
-        statuses or NoStatusMappings(),
+        decider or RulesDecider(rules),
+        statuses or rules,
         wake_dispatcher=dispatcher.wake,
+    )
+    products = ProductService(
+        database, events, gateway_for, settings.account, orders.requeue_waiting
     )
     verdicts = VerdictFollower(
         order_store, gateway_for, poll_seconds=settings.orders.verdict_poll_seconds
@@ -128,10 +148,14 @@ async def build_app(
         database=database,
         authenticator=authenticator,
         request_keys=SqlRequestKeys(database),
-        readiness=Readiness({"store": lambda: database.is_open}),
+        readiness=Readiness(
+            {"store": lambda: database.is_open, "rules": lambda: rules.loaded}
+        ),
         gateways=gateways,
         events=events,
         orders=orders,
         dispatcher=dispatcher,
         verdicts=verdicts,
+        rules=rules,
+        products=products,
     )

@@ -62,7 +62,7 @@ class TestForwarding:
     def test_processing_order_becomes_one_shipment_order(
         self, tmp_path: Path, sandbox: SandboxProcess, sqlite_url: str
     ) -> None:
-        """A Processing order reaches the sandbox once, with its method as SHIPAGENT."""
+        """A Processing order reaches the sandbox once, the rule's method as SHIPAGENT."""
         server = _server(tmp_path, sandbox, sqlite_url)
         with grpc.insecure_channel(server.address) as channel:
             stub = pb_grpc.BoltricsConnectorServiceStub(channel)
@@ -82,8 +82,10 @@ class TestForwarding:
 
         orders = sandbox.shipment_orders()
         assert answer.outcome == pb.CreateOrderResponse.OUTCOME_ACCEPTED
+        assert answer.decision.matched_rule.rule_id == "mailbox-parcel"
+        assert answer.decision.checkout_preference == "DHL For You"
         assert [(o["external_reference"], o["shipping_agent"]) for o in orders] == [
-            ("o-1", "DHL For You")
+            ("o-1", "POSTNL_MAILBOX")
         ]
 
     def test_on_hold_waits_until_processing(

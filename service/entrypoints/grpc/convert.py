@@ -19,6 +19,7 @@ from service.domain.orders import (
     TimelineEntry,
     TimelineKind,
 )
+from service.entrypoints.grpc.products_rpc import view_from_payload
 
 _STATUS_TO_NAME: dict[pb.BucklesStatus, str] = {
     pb.BUCKLES_STATUS_PENDING: "pending",
@@ -209,6 +210,8 @@ def event_to_proto(event: Event) -> pb.Event:
     )
     if event.type.name.startswith("ORDER_"):
         message.order.CopyFrom(order_view(OrderRecord.model_validate(event.payload)))
+    elif event.type is EventType.PRODUCT_CHANGED:
+        message.product.CopyFrom(view_from_payload(event.payload))
     elif event.type is EventType.SHIPMENT_REJECTED:
         message.rejection = str(event.payload.get("reason", ""))
     return message

@@ -162,6 +162,7 @@ async def serve_until_signalled(app: App) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, app.reload_rules)
 
     stop_background = asyncio.Event()
     background = asyncio.create_task(app.run_background(stop_background))

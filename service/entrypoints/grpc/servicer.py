@@ -13,13 +13,14 @@ from buckles.boltrics.v1 import connector_pb2_grpc as pb_grpc
 from service.bootstrap import App
 from service.config import Account
 from service.domain.events import Event
-from service.entrypoints.grpc import convert, pages
+from service.entrypoints.grpc import convert, pages, products_rpc
 from service.entrypoints.grpc.auth import ALL_ACCOUNTS
 from service.entrypoints.grpc.interceptors import current_principal
 from service.errors import FieldViolation, InvalidArgument, NotFound, NotImplementedYet
 from service.services.events import follow_events
 from service.services.idempotency import once_per_request_id
 from service.services.orders import Outcome
+from service.services.shipping import as_decision, order_facts
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -41,7 +42,9 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
     ) -> pb.GetAccountResponse:
         """Describe an account."""
         account = self._known_account(request.account_id, missing=NotFound)
-        return pb.GetAccountResponse(account=_account_to_proto(account))
+        message = _account_to_proto(account)
+        message.rules_version = self._app.rules.version(account.id)
+        return pb.GetAccountResponse(account=message)
 
     async def CreateOrder(
         self, request: pb.CreateOrderRequest, context: Context
@@ -149,19 +152,50 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         self, request: pb.UpsertProductRequest, context: Context
     ) -> pb.UpsertProductResponse:
         """Take one product."""
-        raise _missing("UpsertProduct", "product identity has not landed")
+        self._known_account(request.account_id)
+        if not request.HasField("product"):
+            raise InvalidArgument([FieldViolation("product", "is required")])
+
+        async def handle() -> pb.UpsertProductResponse:
+            product = products_rpc.product_from_proto(request.product)
+            result = await self._app.products.upsert(request.account_id, product)
+            return pb.UpsertProductResponse(result=products_rpc.result_to_proto(result))
+
+        return await once_per_request_id(
+            self._app.request_keys,
+            "UpsertProduct",
+            request,
+            pb.UpsertProductResponse,
+            handle,
+        )
 
     async def SyncProducts(
         self, request: pb.SyncProductsRequest, context: Context
     ) -> pb.SyncProductsResponse:
         """Take many products."""
-        raise _missing("SyncProducts", "product identity has not landed")
+        self._known_account(request.account_id)
+
+        async def handle() -> pb.SyncProductsResponse:
+            products = products_rpc.products_from_proto(request.products)
+            results = await self._app.products.sync(request.account_id, products)
+            return products_rpc.sync_response(results)
+
+        return await once_per_request_id(
+            self._app.request_keys,
+            "SyncProducts",
+            request,
+            pb.SyncProductsResponse,
+            handle,
+        )
 
     async def GetProduct(
         self, request: pb.GetProductRequest, context: Context
     ) -> pb.GetProductResponse:
         """A product's identity."""
-        raise _missing("GetProduct", "product identity has not landed")
+        self._known_account(request.account_id, missing=NotFound)
+        key = products_rpc.lookup_key(request)
+        view = await self._app.products.get(request.account_id, **key)
+        return pb.GetProductResponse(product=products_rpc.view_to_proto(view))
 
     async def ActivateAccount(
         self, request: pb.ActivateAccountRequest, context: Context
@@ -180,8 +214,20 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         self, request: pb.EvaluateShippingRulesRequest, context: Context
     ) -> pb.EvaluateShippingRulesResponse:
         """Dry-run the shipping rules."""
-        raise _missing(
-            "EvaluateShippingRules", "the shipping rule engine has not landed"
+        self._known_account(request.account_id)
+        if not request.HasField("order"):
+            raise InvalidArgument([FieldViolation("order", "is required")])
+        order = convert.order_from_proto(request.order)
+        facts = order_facts(order)
+
+        if request.HasField("candidate_rules"):
+            decision = self._app.rules.evaluate_candidate(
+                request.account_id, request.candidate_rules, facts
+            )
+        else:
+            decision = self._app.rules.decide(request.account_id, facts)
+        return pb.EvaluateShippingRulesResponse(
+            decision=convert.decision_to_proto(as_decision(decision, order))
         )
 
     async def WatchEvents(
