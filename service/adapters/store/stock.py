@@ -1,0 +1,643 @@
+"""Stock in the SQL store: figures, holds, activation and the projector's cursor.
+
+Every change of a level happens in one write transaction that locks the
+levels it touches (`FOR UPDATE` on PostgreSQL; SQLite writers are serialized),
+recomputes their reserved quantity from the holds and the newest figure, and
+records a STOCK_CHANGED event for every known product of an active account
+whose sellable level moved. Levels are locked in ExternalNo order, so that two
+transactions never wait for each other in a circle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from service.adapters.store.database import Connection, Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.product_tables import products
+from service.adapters.store.products import among, chunks, listings_of
+from service.adapters.store.stock_tables import (
+    stock_accounts,
+    stock_cursor,
+    stock_holds,
+    stock_levels,
+    stock_unknown,
+)
+from service.domain.events import EventType, NewEvent
+from service.domain.stock import (
+    Figure,
+    Hold,
+    StockLevelView,
+    counts,
+    level_view,
+    reserved,
+    sellable,
+    supersedes,
+)
+
+PROJECTOR = "projector"
+
+
+@dataclass
+class _Level:
+    """One `stock_levels` row while a transaction works on it."""
+
+    external_no: str
+    figure: Figure | None
+    reserved: int
+    sellable: int
+    changed_at: datetime
+    dirty: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a write did: levels whose sellable value moved, drift, new unknowns."""
+
+    changed: list[StockLevelView] = field(default_factory=list)
+    drifted: int = 0
+    unknown: list[str] = field(default_factory=list)
+    events: int = 0
+
+
+class StockTransaction:
+    """One write transaction over the stock of any number of accounts."""
+
+    def __init__(self, conn: Connection, store: SqlStockStore):
+        self._conn = conn
+        self._store = store
+        self.emitted = False
+
+    async def position(self) -> int:
+        """The projector's cursor, locked until the transaction ends."""
+        query = sa.select(stock_cursor.c.position).where(
+            stock_cursor.c.name == PROJECTOR
+        )
+        if not self._store.is_sqlite:
+            query = query.with_for_update()
+        value = (await self._conn.execute(query)).scalar()
+        if value is None:
+            await self._conn.execute(
+                _insert(self._store.is_sqlite, stock_cursor)
+                .values(name=PROJECTOR, position=0)
+                .on_conflict_do_nothing()
+            )
+            return 0
+        return int(value)
+
+    async def move_to(self, position: int) -> None:
+        """Store the projector's cursor."""
+        await self._conn.execute(
+            stock_cursor.update()
+            .where(stock_cursor.c.name == PROJECTOR)
+            .values(position=position)
+        )
+
+    async def replace_holds(
+        self, account_id: str, order_id: str, quantities: Mapping[str, int]
+    ) -> set[str]:
+        """Make an open order hold `quantities`; the ExternalNos touched."""
+        before = await self._order_holds(account_id, order_id)
+        await self.drop_holds(account_id, order_id)
+        if quantities:
+            await self._conn.execute(
+                stock_holds.insert(),
+                [
+                    {
+                        "account_id": account_id,
+                        "order_id": order_id,
+                        "external_no": external_no,
+                        "quantity": quantity,
+                        "processed_at": None,
+                    }
+                    for external_no, quantity in quantities.items()
+                ],
+            )
+        return set(before) | set(quantities)
+
+    async def mark_processed(
+        self, account_id: str, order_id: str, moment: datetime
+    ) -> set[str]:
+        """Date when Boltrics was seen to have processed the order."""
+        touched = set(await self._order_holds(account_id, order_id))
+        await self._conn.execute(
+            stock_holds.update()
+            .where(
+                stock_holds.c.account_id == account_id,
+                stock_holds.c.order_id == order_id,
+                stock_holds.c.processed_at.is_(None),
+            )
+            .values(processed_at=moment)
+        )
+        return touched
+
+    async def drop_holds(self, account_id: str, order_id: str) -> set[str]:
+        """Release every hold of an order; the ExternalNos touched."""
+        touched = set(await self._order_holds(account_id, order_id))
+        await self._conn.execute(
+            stock_holds.delete().where(
+                stock_holds.c.account_id == account_id,
+                stock_holds.c.order_id == order_id,
+            )
+        )
+        return touched
+
+    async def settle(
+        self,
+        account_id: str,
+        external_nos: Iterable[str],
+        now: datetime,
+        figures: Mapping[str, Figure] | None = None,
+        *,
+        push: bool = False,
+    ) -> Outcome:
+        """Apply newer `figures`, recompute the levels, and emit what moved.
+
+        `push` emits every known level, moved or not (activation).
+        """
+        outcome = Outcome()
+        wanted = sorted(set(external_nos) | set(figures or {}))
+        if not wanted:
+            return outcome
+        levels = await self._lock_levels(account_id, wanted, now)
+        if figures:
+            outcome.drifted = _apply(levels, figures)
+        holds = await self._holds(account_id, wanted)
+        moved = self._recompute(levels, holds, now)
+        await self._forget_settled(account_id, levels, holds)
+        await self._write(account_id, levels)
+
+        known = await self._known(account_id, wanted)
+        if figures:
+            outcome.unknown = await self._note_unknown(
+                account_id, [no for no in figures if no not in known], now
+            )
+        if await self._store.is_active(self._conn, account_id):
+            emit = [no for no in wanted if no in known and (push or no in moved)]
+            outcome.changed = await self._views(account_id, levels, emit)
+            await self.emit_levels(account_id, outcome.changed)
+            outcome.events = len(outcome.changed)
+        return outcome
+
+    async def forget_unknown(self, account_id: str, external_no: str) -> bool:
+        """Drop an ExternalNo from the unknown ones; whether it was there."""
+        result = await self._conn.execute(
+            stock_unknown.delete().where(
+                stock_unknown.c.account_id == account_id,
+                stock_unknown.c.external_no == external_no,
+            )
+        )
+        return bool(result.rowcount)
+
+    async def emit_levels(
+        self, account_id: str, views: Sequence[StockLevelView]
+    ) -> None:
+        """Record a STOCK_CHANGED event per level."""
+        await self._store.events.append(
+            self._conn, [stock_event(account_id, view) for view in views]
+        )
+        self.emitted = self.emitted or bool(views)
+
+    async def _order_holds(self, account_id: str, order_id: str) -> list[str]:
+        rows = await self._conn.execute(
+            sa.select(stock_holds.c.external_no).where(
+                stock_holds.c.account_id == account_id,
+                stock_holds.c.order_id == order_id,
+            )
+        )
+        return [row.external_no for row in rows]
+
+    async def _lock_levels(
+        self, account_id: str, external_nos: list[str], now: datetime
+    ) -> dict[str, _Level]:
+        levels = await self._select_levels(account_id, external_nos)
+        missing = [no for no in external_nos if no not in levels]
+        if missing:
+            await self._conn.execute(
+                _insert(self._store.is_sqlite, stock_levels).on_conflict_do_nothing(),
+                [_empty_row(account_id, no, now) for no in missing],
+            )
+            levels |= await self._select_levels(account_id, missing)
+        return levels
+
+    async def _select_levels(
+        self, account_id: str, external_nos: list[str]
+    ) -> dict[str, _Level]:
+        found: dict[str, _Level] = {}
+        for part in chunks(external_nos):
+            query = (
+                sa.select(stock_levels)
+                .where(
+                    stock_levels.c.account_id == account_id,
+                    among(stock_levels.c.external_no, part, self._store.is_sqlite),
+                )
+                .order_by(stock_levels.c.external_no)
+            )
+            if not self._store.is_sqlite:
+                query = query.with_for_update()
+            for row in await self._conn.execute(query):
+                found[row.external_no] = _level(row)
+        return found
+
+    async def _holds(
+        self, account_id: str, external_nos: list[str]
+    ) -> dict[str, list[Hold]]:
+        found: dict[str, list[Hold]] = defaultdict(list)
+        for part in chunks(external_nos):
+            rows = await self._conn.execute(
+                sa.select(stock_holds).where(
+                    stock_holds.c.account_id == account_id,
+                    among(stock_holds.c.external_no, part, self._store.is_sqlite),
+                )
+            )
+            for row in rows:
+                found[row.external_no].append(
+                    Hold(
+                        row.order_id,
+                        row.external_no,
+                        int(row.quantity),
+                        row.processed_at,
+                    )
+                )
+        return found
+
+    def _recompute(
+        self,
+        levels: dict[str, _Level],
+        holds: dict[str, list[Hold]],
+        now: datetime,
+    ) -> set[str]:
+        moved = set()
+        for no, level in levels.items():
+            as_of = level.figure.as_of if level.figure else None
+            held = reserved(holds.get(no, ()), as_of)
+            available = level.figure.qty_available if level.figure else 0
+            value = sellable(available, held)
+            if held != level.reserved:
+                level.reserved, level.dirty = held, True
+            if value != level.sellable:
+                level.sellable, level.changed_at, level.dirty = value, now, True
+                moved.add(no)
+        return moved
+
+    async def _forget_settled(
+        self,
+        account_id: str,
+        levels: dict[str, _Level],
+        holds: dict[str, list[Hold]],
+    ) -> None:
+        # A hold the newest figure includes never counts again (as_of only grows).
+        settled = [
+            {"b_order": hold.order_id, "b_no": hold.external_no}
+            for no, item_holds in holds.items()
+            for hold in item_holds
+            if not counts(hold, _as_of(levels[no]))
+        ]
+        if settled:
+            await self._conn.execute(
+                stock_holds.delete().where(
+                    stock_holds.c.account_id == account_id,
+                    stock_holds.c.order_id == sa.bindparam("b_order"),
+                    stock_holds.c.external_no == sa.bindparam("b_no"),
+                ),
+                settled,
+            )
+
+    async def _write(self, account_id: str, levels: dict[str, _Level]) -> None:
+        rows = [_bound(level) for level in levels.values() if level.dirty]
+        if not rows:
+            return
+        await self._conn.execute(
+            stock_levels.update()
+            .where(
+                stock_levels.c.account_id == account_id,
+                stock_levels.c.external_no == sa.bindparam("b_no"),
+            )
+            .values(
+                qty_available=sa.bindparam("b_available"),
+                qty_in_inventory=sa.bindparam("b_inventory"),
+                as_of=sa.bindparam("b_as_of", type_=stock_levels.c.as_of.type),
+                reserved=sa.bindparam("b_reserved"),
+                sellable=sa.bindparam("b_sellable"),
+                changed_at=sa.bindparam(
+                    "b_changed", type_=stock_levels.c.changed_at.type
+                ),
+            ),
+            rows,
+        )
+
+    async def _known(self, account_id: str, external_nos: list[str]) -> set[str]:
+        known: set[str] = set()
+        for part in chunks(external_nos):
+            rows = await self._conn.execute(
+                sa.select(products.c.external_no).where(
+                    products.c.account_id == account_id,
+                    among(products.c.external_no, part, self._store.is_sqlite),
+                )
+            )
+            known.update(row.external_no for row in rows)
+        return known
+
+    async def _note_unknown(
+        self, account_id: str, external_nos: list[str], now: datetime
+    ) -> list[str]:
+        if not external_nos:
+            return []
+        seen: set[str] = set()
+        for part in chunks(external_nos):
+            rows = await self._conn.execute(
+                sa.select(stock_unknown.c.external_no).where(
+                    stock_unknown.c.account_id == account_id,
+                    among(stock_unknown.c.external_no, part, self._store.is_sqlite),
+                )
+            )
+            seen.update(row.external_no for row in rows)
+        new = sorted(set(external_nos) - seen)
+        if new:
+            await self._conn.execute(
+                _insert(self._store.is_sqlite, stock_unknown).on_conflict_do_nothing(),
+                [
+                    {"account_id": account_id, "external_no": no, "first_seen": now}
+                    for no in new
+                ],
+            )
+        return new
+
+    async def _views(
+        self, account_id: str, levels: dict[str, _Level], external_nos: list[str]
+    ) -> list[StockLevelView]:
+        if not external_nos:
+            return []
+        listings = await listings_of(self._conn, account_id, external_nos)
+        return [
+            level_view(no, levels[no].figure, levels[no].reserved, listings.get(no, ()))
+            for no in external_nos
+        ]
+
+
+class SqlStockStore:
+    """Stock in the SQL store."""
+
+    def __init__(self, database: Database, events: SqlEventLog):
+        self._database = database
+        self.events = events
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the store is SQLite (no row locks; writers are serialized)."""
+        return self._database.is_sqlite
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StockTransaction]:
+        """A write transaction; events it emitted wake readers after the commit."""
+        async with self._database.write() as conn:
+            txn = StockTransaction(conn, self)
+            yield txn
+        if txn.emitted:
+            self.events.signal.notify()
+
+    async def position(self) -> int:
+        """The projector's cursor (0 before its first page)."""
+        query = sa.select(stock_cursor.c.position).where(
+            stock_cursor.c.name == PROJECTOR
+        )
+        async with self._database.read() as conn:
+            value = (await conn.execute(query)).scalar()
+        return int(value or 0)
+
+    async def is_active(self, conn: Connection, account_id: str) -> bool:
+        """Whether the account's stock link is active (inside a transaction)."""
+        value = (
+            await conn.execute(
+                sa.select(stock_accounts.c.active).where(
+                    stock_accounts.c.account_id == account_id
+                )
+            )
+        ).scalar()
+        return bool(value)
+
+    async def active(self, account_id: str) -> bool:
+        """Whether the account's stock link is active."""
+        async with self._database.read() as conn:
+            return await self.is_active(conn, account_id)
+
+    async def activate(self, account_id: str, now: datetime) -> None:
+        """Mark the account's stock link active (once; later calls keep the date)."""
+        async with self._database.write() as conn:
+            statement = _insert(self.is_sqlite, stock_accounts).values(
+                account_id=account_id, active=True, activated_at=now
+            )
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[stock_accounts.c.account_id],
+                    set_={
+                        "active": True,
+                        "activated_at": sa.func.coalesce(
+                            stock_accounts.c.activated_at, now
+                        ),
+                    },
+                )
+            )
+
+    async def claim_full_sync(
+        self, account_id: str, now: datetime, due_before: datetime
+    ) -> bool:
+        """Claim the account's full sync when its last one began before `due_before`.
+
+        Replicas that ask at the same time get one yes between them.
+        """
+        async with self._database.write() as conn:
+            await conn.execute(
+                _insert(self.is_sqlite, stock_accounts)
+                .values(account_id=account_id, active=False)
+                .on_conflict_do_nothing()
+            )
+            result = await conn.execute(
+                stock_accounts.update()
+                .where(
+                    stock_accounts.c.account_id == account_id,
+                    sa.or_(
+                        stock_accounts.c.full_sync_at.is_(None),
+                        stock_accounts.c.full_sync_at < due_before,
+                    ),
+                )
+                .values(full_sync_at=now)
+            )
+        return bool(result.rowcount)
+
+    async def known_page(self, account_id: str, after: str, limit: int) -> list[str]:
+        """Up to `limit` known ExternalNos of the account after `after`, in order."""
+        query = (
+            sa.select(products.c.external_no)
+            .where(products.c.account_id == account_id, products.c.external_no > after)
+            .order_by(products.c.external_no)
+            .limit(limit)
+        )
+        async with self._database.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def level_page(
+        self,
+        account_id: str,
+        *,
+        after: str,
+        limit: int,
+        changed_since: datetime | None = None,
+        among_nos: Sequence[str] | None = None,
+    ) -> list[StockLevelView]:
+        """Up to `limit` levels of known products after ExternalNo `after`."""
+        join = products.outerjoin(
+            stock_levels,
+            sa.and_(
+                stock_levels.c.account_id == products.c.account_id,
+                stock_levels.c.external_no == products.c.external_no,
+            ),
+        )
+        query = (
+            sa.select(products.c.external_no, *_LEVEL_COLUMNS)
+            .select_from(join)
+            .where(products.c.account_id == account_id, products.c.external_no > after)
+            .order_by(products.c.external_no)
+            .limit(limit)
+        )
+        if changed_since is not None:
+            query = query.where(stock_levels.c.changed_at > changed_since)
+        if among_nos is not None:
+            query = query.where(
+                among(products.c.external_no, among_nos, self.is_sqlite)
+            )
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query)).all()
+            nos = [row.external_no for row in rows]
+            listings = await listings_of(conn, account_id, nos) if nos else {}
+        return [_view_of(row, listings.get(row.external_no, ())) for row in rows]
+
+    async def level(self, account_id: str, external_no: str) -> StockLevelView:
+        """One level, known product or not (for tools and tests)."""
+        query = sa.select(stock_levels).where(
+            stock_levels.c.account_id == account_id,
+            stock_levels.c.external_no == external_no,
+        )
+        async with self._database.read() as conn:
+            row = (await conn.execute(query)).first()
+            listings = await listings_of(conn, account_id, [external_no])
+        if row is None:
+            return level_view(external_no, None, 0, listings.get(external_no, ()))
+        level = _level(row)
+        return level_view(
+            external_no, level.figure, level.reserved, listings.get(external_no, ())
+        )
+
+    async def unknown(self, account_id: str) -> list[str]:
+        """ExternalNos Boltrics reported that are no known product."""
+        query = (
+            sa.select(stock_unknown.c.external_no)
+            .where(stock_unknown.c.account_id == account_id)
+            .order_by(stock_unknown.c.external_no)
+        )
+        async with self._database.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def accounts_with(self, *, active: bool) -> list[str]:
+        """Accounts whose stock link is (or is not) active."""
+        query = sa.select(stock_accounts.c.account_id).where(
+            stock_accounts.c.active.is_(active)
+        )
+        async with self._database.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+
+def stock_event(account_id: str, view: StockLevelView) -> NewEvent:
+    """A STOCK_CHANGED event carrying the level's view."""
+    return NewEvent(
+        account_id=account_id,
+        type=EventType.STOCK_CHANGED,
+        payload=view.model_dump(mode="json"),
+    )
+
+
+_LEVEL_COLUMNS = (
+    stock_levels.c.qty_available,
+    stock_levels.c.qty_in_inventory,
+    stock_levels.c.as_of,
+    stock_levels.c.reserved,
+)
+
+
+def _apply(levels: dict[str, _Level], figures: Mapping[str, Figure]) -> int:
+    """Apply figures newer than the stored ones; how many differed (drift)."""
+    drifted = 0
+    for no, figure in figures.items():
+        level = levels[no]
+        if not supersedes(figure.as_of, _as_of(level)):
+            continue
+        if level.figure is not None and (
+            level.figure.qty_available != figure.qty_available
+            or level.figure.qty_in_inventory != figure.qty_in_inventory
+        ):
+            drifted += 1
+        level.figure, level.dirty = figure, True
+    return drifted
+
+
+def _as_of(level: _Level) -> datetime | None:
+    return level.figure.as_of if level.figure else None
+
+
+def _figure(row: Any) -> Figure | None:
+    if row.as_of is None:
+        return None
+    return Figure(int(row.qty_available), int(row.qty_in_inventory), row.as_of)
+
+
+def _level(row: Any) -> _Level:
+    return _Level(
+        external_no=row.external_no,
+        figure=_figure(row),
+        reserved=int(row.reserved),
+        sellable=int(row.sellable),
+        changed_at=row.changed_at,
+    )
+
+
+def _view_of(row: Any, listings: Sequence[Any]) -> StockLevelView:
+    reserved_quantity = int(row.reserved or 0)
+    return level_view(row.external_no, _figure(row), reserved_quantity, listings)
+
+
+def _empty_row(account_id: str, external_no: str, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "external_no": external_no,
+        "qty_available": None,
+        "qty_in_inventory": None,
+        "as_of": None,
+        "reserved": 0,
+        "sellable": 0,
+        "changed_at": now,
+    }
+
+
+def _bound(level: _Level) -> dict[str, Any]:
+    figure = level.figure
+    return {
+        "b_no": level.external_no,
+        "b_available": figure.qty_available if figure else None,
+        "b_inventory": figure.qty_in_inventory if figure else None,
+        "b_as_of": figure.as_of if figure else None,
+        "b_reserved": level.reserved,
+        "b_sellable": level.sellable,
+        "b_changed": level.changed_at,
+    }
+
+
+def _insert(is_sqlite: bool, table: sa.Table) -> Any:
+    return (sqlite if is_sqlite else postgresql).insert(table)
