@@ -49,14 +49,20 @@ def _order(prefix: str) -> pb.Order:
         currency="EUR",
         total_amount="10.00",
         delivery_address=pb.Address(
-            name="A", street_lines=["Straat 1"], postcode="1234AB", city="X", country="NL"
+            name="A",
+            street_lines=["Straat 1"],
+            postcode="1234AB",
+            city="X",
+            country="NL",
         ),
         lines=[pb.OrderLine(sku="SKU-1", name="Shirt", quantity=1, unit_price="10.00")],
         shipping_preference="standard",
     )
 
 
-def _config(workdir: Path, name: str, base_url: str, token_url: str, rate: float) -> Path:
+def _config(
+    workdir: Path, name: str, base_url: str, token_url: str, rate: float
+) -> Path:
     path = workdir / f"{name}.toml"
     path.write_text(
         f"""
@@ -64,7 +70,7 @@ def _config(workdir: Path, name: str, base_url: str, token_url: str, rate: float
 listen = "127.0.0.1:0"
 metrics_listen = ""
 [store]
-url = "sqlite+aiosqlite:///{workdir / (name + '.sqlite3')}"
+url = "sqlite+aiosqlite:///{workdir / (name + ".sqlite3")}"
 [log]
 level = "warning"
 [[callers]]
@@ -103,13 +109,19 @@ class _Server:
                 raise RuntimeError(f"server did not start: {self.log.read_text()}")
             time.sleep(0.05)
         line = next(
-            line for line in self.log.read_text().splitlines() if "server.started" in line
+            line
+            for line in self.log.read_text().splitlines()
+            if "server.started" in line
         )
         self.port = int(line.split('"port": ')[1].split(",")[0])
 
     def peak_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+        kb = next(
+            int(line.split()[1])
+            for line in status.splitlines()
+            if line.startswith("VmHWM")
+        )
         return kb / 1024
 
     def stop(self) -> None:
@@ -121,9 +133,18 @@ class _Sandbox:
     def __init__(self, rate: float):
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "service", "sandbox", "--port", "0",
-                "--client", f"bench:{SECRET}", "--rate-limit", str(rate),
-                "--process-delay", "0.05",
+                sys.executable,
+                "-m",
+                "service",
+                "sandbox",
+                "--port",
+                "0",
+                "--client",
+                f"bench:{SECRET}",
+                "--rate-limit",
+                str(rate),
+                "--process-delay",
+                "0.05",
             ],
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -135,8 +156,12 @@ class _Sandbox:
             if line.startswith("Boltrics sandbox at"):
                 self.url = line.split(" at ", 1)[1].strip()
                 break
-        self.http = httpx.Client(base_url=self.url + "/_sandbox/companies/bench", timeout=30)
-        self.http.post("/items", json={"items": [{"externalNo": "SKU-1"}]}).raise_for_status()
+        self.http = httpx.Client(
+            base_url=self.url + "/_sandbox/companies/bench", timeout=30
+        )
+        self.http.post(
+            "/items", json={"items": [{"externalNo": "SKU-1"}]}
+        ).raise_for_status()
 
     def inbound(self) -> int:
         found = self.http.get("/messages?direction=Inbound&messageType=receiveshipment")
@@ -194,8 +219,13 @@ def acceptance(workdir: Path, seconds: float) -> None:
         server.stop()
         sandbox.stop()
     print(f"(1) bare grpc.aio trivial call: {bare_rate:8.0f} calls/s")
-    print(f"    CreateOrder accepted:       {accepted:8.0f} orders/s (SQLite, 32 callers)")
-    print(f"    ratio:                      {accepted / bare_rate:8.2f}   (target >= 0.30)")
+    print(
+        f"    CreateOrder accepted:       {accepted:8.0f} orders/s (SQLite, 32 callers)"
+    )
+    print(
+        f"    ratio:                      {accepted / bare_rate:8.2f}"
+        "   (target >= 0.30)"
+    )
 
 
 def drain(workdir: Path, seconds: float) -> None:
@@ -215,13 +245,18 @@ def drain(workdir: Path, seconds: float) -> None:
         server.stop()
         sandbox.stop()
     rate = sent / elapsed
-    print(f"(2) drain at a limit of {limit:.0f}/s:   {rate:8.1f} orders/s over {elapsed:.0f} s")
+    print(
+        f"(2) drain at a limit of {limit:.0f}/s:   {rate:8.1f} orders/s"
+        f" over {elapsed:.0f} s"
+    )
     print(f"    share of the limit:         {rate / limit:8.2f}   (target >= 0.95)")
 
 
 def memory(workdir: Path, queued: int) -> None:
     dead = "http://127.0.0.1:9"
-    server = _Server(_config(workdir, "memory", dead + "/api", dead + "/token", 20), workdir)
+    server = _Server(
+        _config(workdir, "memory", dead + "/api", dead + "/token", 20), workdir
+    )
     try:
         before = server.peak_mb()
         asyncio.run(_queue(server.port, queued, 32))
@@ -229,7 +264,9 @@ def memory(workdir: Path, queued: int) -> None:
         peak = server.peak_mb()
     finally:
         server.stop()
-    print(f"(3) peak memory, {queued} queued:  {peak:8.1f} MB (at start {before:.1f} MB)")
+    print(
+        f"(3) peak memory, {queued} queued:  {peak:8.1f} MB (at start {before:.1f} MB)"
+    )
     print(f"    target:                     {200:8.1f} MB")
 
 

@@ -62,7 +62,7 @@ class TestForwarding:
     def test_processing_order_becomes_one_shipment_order(
         self, tmp_path: Path, sandbox: SandboxProcess, sqlite_url: str
     ) -> None:
-        """A Processing order reaches the sandbox once, the rule's method as SHIPAGENT."""
+        """A Processing order arrives once, with the rule's method as SHIPAGENT."""
         server = _server(tmp_path, sandbox, sqlite_url)
         with grpc.insecure_channel(server.address) as channel:
             stub = pb_grpc.BoltricsConnectorServiceStub(channel)
