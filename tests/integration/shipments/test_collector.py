@@ -1,0 +1,217 @@
+"""The collector against the sandbox: applied once, acknowledged after storing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from service.adapters.boltrics import DiMessage
+from service.adapters.store.orders import SqlOrderStore
+from service.domain.events import EventType
+from service.domain.orders import OrderState, TimelineKind
+from tests.integration.shipments.conftest import ACCOUNT, Harness
+from tests.unit.shipments.documents import HOSTILE, MALFORMED, sendshipment_xml
+
+
+class TestCollect:
+    async def test_method_change_shows_on_order_timeline_and_one_event(
+        self, harness: Harness
+    ) -> None:
+        """Shipped with DHL instead of POSTNL: order, timeline and one event say so."""
+        await harness.add_order("o-1", "POSTNL")
+        await harness.ship("o-1", shippingAgentCode="DHL", trackingNumber="3S123")
+
+        await harness.service().collect_once()
+
+        record = await harness.orders.get(ACCOUNT, "o-1")
+        assert record is not None
+        assert (record.state, record.method_used) == (OrderState.SHIPPED, "DHL")
+        timeline = await harness.orders.timeline(ACCOUNT, "o-1")
+        changed = [e for e in timeline if e.kind is TimelineKind.METHOD_CHANGED]
+        assert [e.message for e in changed] == [
+            "shipping method changed from 'POSTNL' to 'DHL'"
+        ]
+        events = await harness.events_of(EventType.ORDER_SHIPPED)
+        assert len(events) == 1
+        assert events[0].payload["tracking_number"] == "3S123"
+        assert events[0].payload["method_changed"] is True
+        assert await harness.new_messages() == []
+
+    async def test_no_tracking_number_is_none(self, harness: Harness) -> None:
+        """A shipment without track & trace gives None, never an empty string."""
+        await harness.add_order("o-1")
+        await harness.ship("o-1")
+
+        await harness.service().collect_once()
+
+        [event] = await harness.events_of(EventType.ORDER_SHIPPED)
+        assert event.payload["tracking_number"] is None
+        assert event.payload["method_changed"] is False
+        [result] = await harness.service().shipments_of(ACCOUNT, "o-1")
+        assert result.tracking_number is None
+
+    async def test_tracking_attribute_codes_are_settings(
+        self, harness: Harness
+    ) -> None:
+        """With other attribute codes configured, the number is read from them."""
+        connection = harness.account.boltrics
+        assert connection is not None
+        harness.account = harness.account.model_copy(
+            update={
+                "boltrics": connection.model_copy(
+                    update={"track_trace_attribute": "TT"}
+                )
+            }
+        )
+        await harness.add_order("o-1")
+        await harness.ship("o-1", trackingNumber="3S9", trackTraceCode="TT")
+
+        await harness.service().collect_once()
+
+        [result] = await harness.service().shipments_of(ACCOUNT, "o-1")
+        assert result.tracking_number == "3S9"
+
+    async def test_unknown_order_is_stored_surfaced_and_adopted_later(
+        self, harness: Harness
+    ) -> None:
+        """No such order: a rejection event, acknowledged, the next one applied;
+        once the order is known the stored shipment is applied."""
+        harness.warehouse_order("ghost")
+        await harness.ship("ghost")
+        await harness.add_order("o-2")
+        await harness.ship("o-2")
+        service = harness.service()
+
+        await service.collect_once()
+
+        [rejected] = await harness.events_of(EventType.SHIPMENT_REJECTED)
+        assert rejected.payload["order_id"] == "ghost"
+        assert "not known" in rejected.payload["reason"]
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
+        assert await harness.new_messages() == []
+
+        await harness.add_order("ghost")
+        await service.collect_once()
+        await service.collect_once()
+
+        shipped = await harness.events_of(EventType.ORDER_SHIPPED)
+        assert sorted(e.payload["order_id"] for e in shipped) == ["ghost", "o-2"]
+        record = await harness.orders.get(ACCOUNT, "ghost")
+        assert record is not None and record.state is OrderState.SHIPPED
+
+    async def test_bad_documents_are_rejected_acknowledged_and_passed(
+        self, harness: Harness
+    ) -> None:
+        """Malformed, hostile and reference-less documents are stored as rejected,
+        acknowledged and reported; the good one behind them is applied."""
+        harness.outbound(MALFORMED, "bad-1")
+        harness.outbound(HOSTILE, "bad-2")
+        harness.outbound(sendshipment_xml(order_id=""), "bad-3")
+        await harness.add_order("o-1")
+        await harness.ship("o-1")
+
+        await harness.service().collect_once()
+        await harness.service().collect_once()
+
+        rejected = await harness.events_of(EventType.SHIPMENT_REJECTED)
+        reasons = [event.payload["reason"] for event in rejected]
+        assert len(reasons) == 3
+        assert "not well-formed" in reasons[0]
+        assert "DTD or entities" in reasons[1]
+        assert "ExternalReference is missing" in reasons[2]
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
+        assert await harness.new_messages() == []
+
+
+class _HangingAcks:
+    """The real gateway, except that acknowledging hangs, as if the process died.
+
+    It checks that the shipment was stored before the acknowledgement began.
+    """
+
+    def __init__(self, harness: Harness) -> None:
+        self._harness = harness
+        self.started = asyncio.Event()
+        self.stored_first: list[bool] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._harness.gateway, name)
+
+    async def acknowledge(self, message: DiMessage, **_: Any) -> None:
+        events = await self._harness.events_of(EventType.ORDER_SHIPPED)
+        self.stored_first.append(len(events) == 1)
+        self.started.set()
+        await asyncio.Event().wait()
+
+
+class TestCrashBetweenStoreAndAcknowledge:
+    async def test_repeat_after_crash_is_harmless(self, harness: Harness) -> None:
+        """Killed after storing and before acknowledging: the message stays New,
+        and collecting it again changes nothing and emits nothing."""
+        await harness.add_order("o-1", "POSTNL")
+        await harness.ship("o-1", shippingAgentCode="DHL")
+        hanging = _HangingAcks(harness)
+        task = asyncio.create_task(harness.service(hanging).collect_once())  # type: ignore[arg-type]  # a stand-in gateway
+        await asyncio.wait_for(hanging.started.wait(), 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        timeline = await harness.orders.timeline(ACCOUNT, "o-1")
+        assert hanging.stored_first == [True]
+        assert len(await harness.new_messages()) == 1
+
+        await harness.service().collect_once()
+
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
+        assert await harness.orders.timeline(ACCOUNT, "o-1") == timeline
+        assert await harness.new_messages() == []
+
+
+class TestFaultsAndRestarts:
+    async def test_thousand_shipments_with_faults_and_two_restarts(
+        self, harness: Harness
+    ) -> None:
+        """1,000 shipments, 5xx and resets on listing and acknowledging, collector
+        killed twice: every order's result is emitted exactly once."""
+        count = 1000
+        for index in range(count):
+            await harness.add_order(f"o-{index}", "POSTNL")
+        company = harness.sandbox.sandbox.companies.get(harness.company_id)
+        for index in range(count):
+            agent = "DHL" if index % 3 == 0 else "POSTNL"
+            harness.sandbox.sandbox.ship(
+                company, {"externalReference": f"o-{index}", "shippingAgentCode": agent}
+            )
+        fault = {"errorRate": 0.2, "resetRate": 0.1}
+        await harness.control.faults(list_messages=fault, patch_message=fault)
+
+        for stop_after in (count // 3, 2 * count // 3):
+            await _run_until(harness, stop_after)
+        await _run_until(harness, count)
+        await harness.control.call("DELETE", "/faults")
+        await harness.service().collect_once()
+
+        shipped = await harness.events_of(EventType.ORDER_SHIPPED)
+        per_order: dict[str, int] = {}
+        for event in shipped:
+            per_order[event.payload["order_id"]] = (
+                per_order.get(event.payload["order_id"], 0) + 1
+            )
+        assert len(per_order) == count
+        assert set(per_order.values()) == {1}
+        assert await harness.new_messages() == []
+        assert await _shipped(harness.orders, count) == count
+
+
+async def _run_until(harness: Harness, events: int) -> None:
+    """Run a collector until `events` shipments were emitted, then kill it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(harness.service().run(stop))
+    async with asyncio.timeout(60):
+        while len(await harness.events_of(EventType.ORDER_SHIPPED)) < events:
+            await harness.events.signal.wait(0.05)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _shipped(orders: SqlOrderStore, limit: int) -> int:
+    return len(await orders.in_state(OrderState.SHIPPED, limit=limit * 2))

@@ -1,0 +1,118 @@
+"""ReportShipment's use case on both stores: repeats, split shipments, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.events import EventType
+from service.domain.orders import TimelineKind
+from service.domain.shipments import ShipmentConfirmation, ShippedLine
+from service.errors import InvalidArgument
+from tests.integration.shipments.conftest import ACCOUNT, Harness
+from tests.unit.shipments.documents import HOSTILE, sendshipment_xml
+
+
+def _confirmation(
+    shipment_no: str = "UIT-1", **changes: object
+) -> ShipmentConfirmation:
+    values: dict[str, object] = {
+        "shipment_no": shipment_no,
+        "order_id": "o-1",
+        "posting_date": "2026-12-02",
+        "shipping_agent_code": "DHL",
+        "tracking_number": "3S1",
+        "lines": (ShippedLine(external_no="SKU-1", quantity="1"),),
+    }
+    values.update(changes)
+    return ShipmentConfirmation.model_validate(values)
+
+
+class TestReport:
+    async def test_same_confirmation_twice_changes_nothing(
+        self, harness: Harness
+    ) -> None:
+        """The second report is a repeat: same result, no event, same timeline."""
+        await harness.add_order("o-1", "POSTNL")
+        service = harness.service()
+        first, first_repeat = await service.report(ACCOUNT, _confirmation())
+        timeline = await harness.orders.timeline(ACCOUNT, "o-1")
+
+        again, repeat = await service.report(ACCOUNT, _confirmation())
+
+        assert (first_repeat, repeat) == (False, True)
+        assert again == first
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
+        assert await harness.orders.timeline(ACCOUNT, "o-1") == timeline
+
+    async def test_split_shipment_is_a_result_of_its_own(
+        self, harness: Harness
+    ) -> None:
+        """Two shipment numbers for one order: two results, two events."""
+        await harness.add_order("o-1", "POSTNL")
+        service = harness.service()
+
+        await service.report(ACCOUNT, _confirmation("UIT-1"))
+        second, repeat = await service.report(ACCOUNT, _confirmation("UIT-2"))
+
+        assert repeat is False
+        assert [e.kind for e in second.timeline] == [TimelineKind.SHIPPED]
+        results = await service.shipments_of(ACCOUNT, "o-1")
+        assert [r.shipment_no for r in results] == ["UIT-1", "UIT-2"]
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 2
+
+    async def test_xml_report_is_handled_like_a_collected_one(
+        self, harness: Harness
+    ) -> None:
+        """A sendshipment document reported, then collected: applied once."""
+        await harness.add_order("o-1", "POSTNL")
+        shipped = await harness.ship("o-1", shippingAgentCode="DHL")
+        service = harness.service()
+        messages = await harness.new_messages()
+        xml = messages[0]["xml"].encode("utf-8")
+
+        result, repeat = await service.report_xml(ACCOUNT, xml)
+        await service.collect_once()
+
+        assert shipped["externalReference"] == "o-1"
+        assert (result.method_used, result.method_changed, repeat) == (
+            "DHL",
+            True,
+            False,
+        )
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
+        assert await harness.new_messages() == []
+
+    async def test_unknown_order_is_stored_not_refused(self, harness: Harness) -> None:
+        """A report for an unknown order answers order_known false and is surfaced."""
+        result, repeat = await harness.service().report(ACCOUNT, _confirmation())
+
+        assert (result.order_known, repeat) == (False, False)
+        assert len(await harness.events_of(EventType.SHIPMENT_REJECTED)) == 1
+
+
+class TestBadInput:
+    async def test_missing_fields_are_field_violations(self, harness: Harness) -> None:
+        """No order id and no method: INVALID_ARGUMENT naming both fields."""
+        service = harness.service()
+
+        with pytest.raises(InvalidArgument) as raised:
+            await service.report(
+                ACCOUNT, _confirmation(order_id="", shipping_agent_code="")
+            )
+
+        assert [v.field for v in raised.value.violations] == [
+            "shipment.order_id",
+            "shipment.shipping_agent_code",
+        ]
+
+    @pytest.mark.parametrize(
+        "xml", [HOSTILE, b"<Message", sendshipment_xml(order_id="")]
+    )
+    async def test_bad_xml_is_invalid_argument(
+        self, harness: Harness, xml: bytes
+    ) -> None:
+        """Hostile, malformed or reference-less XML: a violation of sendshipment_xml."""
+        with pytest.raises(InvalidArgument) as raised:
+            await harness.service().report_xml(ACCOUNT, xml)
+
+        assert raised.value.violations[0].field == "sendshipment_xml"
