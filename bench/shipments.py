@@ -1,0 +1,198 @@
+"""Shipments: confirmations a second from the sandbox to an event subscriber.
+
+Ships `--count` orders in a sandbox (its own process, rate limit off), then
+times two things in the same run:
+
+1. the collector's bare loop: list the New `sendshipment` messages and parse
+   each, storing nothing (the best of three passes);
+2. the whole way: a `ShipmentService` collecting them (store, order update,
+   event, acknowledgement) until a `follow_events` subscriber on the same
+   SQLite store has seen every ORDER_SHIPPED event.
+
+Prints both rates and the ratio of the second to the first (target at least
+0.5).
+
+    python bench/shipments.py [--count 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from service.adapters.boltrics import (
+    Address,
+    Direction,
+    Header,
+    HttpxBoltricsGateway,
+    MessageStatus,
+    MessageType,
+    RateLimiter,
+    ShipmentOrder,
+    ShipmentOrderLine,
+    build_shipment_order,
+)
+from service.adapters.store.database import Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.orders import SqlOrderStore
+from service.config import Account, BoltricsConnection, SecretRef
+from service.domain.events import EventType
+from service.domain.orders import Decision, Order, OrderRecord, OrderState
+from service.logging import configure_logging
+from service.services.events import follow_events
+from service.services.shipments import ShipmentService, TrackCodes, decode_message
+from tests.support.sandbox import CLIENT_ID, CLIENT_SECRET, COMPANY, SandboxProcess
+
+ACCOUNT = "acme"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+async def _prepare(
+    sandbox: SandboxProcess, gateway: HttpxBoltricsGateway, n: int
+) -> None:
+    """N shipment orders in the warehouse, each shipped once."""
+    sandbox.add_items("SKU-1")
+    slots = asyncio.Semaphore(32)
+
+    async def post(index: int) -> None:
+        order = ShipmentOrder(
+            header=Header.new("BUCKLES", "WH01"),
+            document_date=date(2026, 12, 1),
+            external_document_no=f"#{index}",
+            external_reference=f"o-{index}",
+            ship_to=Address(postcode="1234AB", country_code="NL"),
+            lines=(ShipmentOrderLine("SKU-1", Decimal(1), "Mug"),),
+            shipping_agent="POSTNL",
+        )
+        async with slots:
+            await gateway.submit(
+                MessageType.RECEIVE_SHIPMENT,
+                f"o-{index}~0",
+                build_shipment_order(order),
+            )
+
+    await asyncio.gather(*(post(index) for index in range(n)))
+    sandbox.control("POST", "/process")
+    async with httpx.AsyncClient(base_url=sandbox.url + "/_sandbox") as http:
+
+        async def ship(index: int) -> None:
+            agent = "DHL" if index % 2 else "POSTNL"
+            body = {"externalReference": f"o-{index}", "shippingAgentCode": agent}
+            async with slots:
+                answer = await http.post(f"/companies/{COMPANY}/shipments", json=body)
+                answer.raise_for_status()
+
+        await asyncio.gather(*(ship(index) for index in range(n)))
+
+
+async def _orders(store: SqlOrderStore, n: int) -> None:
+    async with store.transaction() as txn:
+        for index in range(n):
+            await txn.save(
+                OrderRecord(
+                    account_id=ACCOUNT,
+                    order=Order(order_id=f"o-{index}", source_platform="shopify"),
+                    state=OrderState.PROCESSED,
+                    buckles_status="processing",
+                    fingerprint="f",
+                    decision=Decision(method="POSTNL", source="checkout"),
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+
+
+async def _bare_loop(gateway: HttpxBoltricsGateway) -> tuple[int, float]:
+    """List the New sendshipment messages and parse each; (count, seconds)."""
+    started = time.perf_counter()
+    count = 0
+    async for message in gateway.list_messages(
+        direction=Direction.OUTBOUND,
+        status=MessageStatus.NEW,
+        message_type=MessageType.SEND_SHIPMENT,
+    ):
+        decode_message(message.content, TrackCodes())
+        count += 1
+    return count, time.perf_counter() - started
+
+
+async def _whole_way(service: ShipmentService, events: SqlEventLog, n: int) -> float:
+    """Seconds from starting the collector until a subscriber saw n shipments."""
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    collector = asyncio.create_task(service.run(stop))
+    seen = 0
+    async for _event in follow_events(
+        events, after=0, accounts=[ACCOUNT], types=[EventType.ORDER_SHIPPED]
+    ):
+        seen += 1
+        if seen == n:
+            break
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await collector
+    return elapsed
+
+
+async def main(n: int) -> None:
+    """Run the bench and print its figures."""
+    configure_logging("warning")
+    sandbox = SandboxProcess(rate_limit=0)
+    connection = BoltricsConnection(
+        base_url=sandbox.base_url,
+        company_id=COMPANY,
+        token_url=sandbox.token_url,
+        client_id=CLIENT_ID,
+        client_secret=SecretRef(env="UNUSED"),
+    )
+    gateway = HttpxBoltricsGateway(
+        connection,
+        account=ACCOUNT,
+        secret=SecretStr(CLIENT_SECRET),
+        limiter=RateLimiter(0),
+    )
+    account = Account(id=ACCOUNT, boltrics=connection)
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}")
+        await database.open()
+        events = SqlEventLog(database)
+        orders = SqlOrderStore(database, events)
+        try:
+            await _orders(orders, n)
+            await _prepare(sandbox, gateway, n)
+            bare = [await _bare_loop(gateway) for _ in range(3)]
+            listed, bare_seconds = min(bare, key=lambda run: run[1])
+            service = ShipmentService(
+                database,
+                events,
+                orders,
+                lambda _account: gateway,
+                lambda _account: account,
+                accounts=lambda: [ACCOUNT],
+                poll_seconds=0.05,
+            )
+            whole_seconds = await _whole_way(service, events, n)
+        finally:
+            await gateway.aclose()
+            await database.close()
+            sandbox.stop()
+
+    bare_rate = listed / bare_seconds
+    whole_rate = n / whole_seconds
+    print(f"bare list-and-parse: {listed} in {bare_seconds:.2f}s = {bare_rate:.0f}/s")
+    print(f"sandbox to subscriber: {n} in {whole_seconds:.2f}s = {whole_rate:.0f}/s")
+    print(f"ratio: {whole_rate / bare_rate:.2f} (target at least 0.5)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    asyncio.run(main(parser.parse_args().count))
