@@ -209,7 +209,9 @@ def acceptance(workdir: Path, seconds: float) -> None:
     sandbox = _Sandbox(rate=0)
     base_url = sandbox.url + "/api/boltrics/di/v1.0"
     token_url = sandbox.url + "/oauth2/v2.0/token"
-    server = _Server(_config(workdir, "accept", base_url, token_url, 1000), workdir)
+    # Boltrics' own default rate: the dispatcher drains at most 20 a second
+    # meanwhile, as it would in production.
+    server = _Server(_config(workdir, "accept", base_url, token_url, 20), workdir)
     bare, bare_port = _start("bare", workdir)
     try:
         bare_rate = asyncio.run(_drive(bare_port, seconds, 32))

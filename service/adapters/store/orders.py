@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +29,42 @@ class ClaimedSend:
     claimed_until: datetime
 
 
+def _key(table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        table.c.account_id == sa.bindparam("k_account"),
+        table.c.order_id == sa.bindparam("k_order"),
+    )
+
+
+def _upsert(dialect: Any) -> Any:
+    statement = dialect.insert(orders)
+    return statement.on_conflict_do_update(
+        index_elements=[orders.c.account_id, orders.c.order_id],
+        set_={
+            key: statement.excluded[key]
+            for key in ("state", "record", "message_id", "updated_at")
+        },
+    )
+
+
+# Built once: building a statement and its cache key per call cost more than
+# running it on SQLite.
+_SELECT_RECORD = sa.select(orders.c.record).where(_key(orders))
+_LOCK_RECORD = _SELECT_RECORD.with_for_update()
+_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+_DEQUEUE = order_outbox.delete().where(_key(order_outbox))
+_ENQUEUE = order_outbox.insert()
+_RESCHEDULE = (
+    order_outbox.update()
+    .where(_key(order_outbox))
+    .values(
+        due_at=sa.bindparam("v_due"),
+        claimed_until=None,
+        last_error=sa.bindparam("v_error"),
+    )
+)
+
+
 class OrderTransaction:
     """One write transaction over orders, their timelines, the queue and events."""
 
@@ -38,12 +75,9 @@ class OrderTransaction:
 
     async def lock(self, account_id: str, order_id: str) -> OrderRecord | None:
         """The order, locked until the transaction ends."""
-        query = sa.select(orders.c.record).where(
-            orders.c.account_id == account_id, orders.c.order_id == order_id
-        )
-        if not self._store.is_sqlite:
-            query = query.with_for_update()
-        record = (await self._conn.execute(query)).scalar()
+        query = _SELECT_RECORD if self._store.is_sqlite else _LOCK_RECORD
+        key = {"k_account": account_id, "k_order": order_id}
+        record = (await self._conn.execute(query, key)).scalar()
         return None if record is None else OrderRecord.model_validate_json(record)
 
     async def save(self, record: OrderRecord) -> None:
@@ -57,16 +91,8 @@ class OrderTransaction:
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
-        dialect = sqlite if self._store.is_sqlite else postgresql
-        statement = dialect.insert(orders).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[orders.c.account_id, orders.c.order_id],
-            set_={
-                key: statement.excluded[key]
-                for key in ("state", "record", "message_id", "updated_at")
-            },
-        )
-        await self._conn.execute(statement)
+        dialect = "sqlite" if self._store.is_sqlite else "postgresql"
+        await self._conn.execute(_UPSERT[dialect], values)
 
     async def add_timeline(
         self, account_id: str, order_id: str, entries: Sequence[TimelineEntry]
@@ -90,33 +116,30 @@ class OrderTransaction:
     async def enqueue(self, account_id: str, order_id: str, due_at: datetime) -> None:
         """Queue the order for sending (again), with fresh retry bookkeeping."""
         await self.dequeue(account_id, order_id)
-        await self._conn.execute(
-            order_outbox.insert().values(
-                account_id=account_id, order_id=order_id, due_at=due_at, attempts=0
-            )
-        )
+        values = {
+            "account_id": account_id,
+            "order_id": order_id,
+            "due_at": due_at,
+            "attempts": 0,
+        }
+        await self._conn.execute(_ENQUEUE, values)
 
     async def dequeue(self, account_id: str, order_id: str) -> None:
         """Take the order off the send queue."""
-        await self._conn.execute(
-            order_outbox.delete().where(
-                order_outbox.c.account_id == account_id,
-                order_outbox.c.order_id == order_id,
-            )
-        )
+        key = {"k_account": account_id, "k_order": order_id}
+        await self._conn.execute(_DEQUEUE, key)
 
     async def reschedule(
         self, account_id: str, order_id: str, due_at: datetime, error: str
     ) -> None:
         """Release the claim and try again at `due_at`."""
-        await self._conn.execute(
-            order_outbox.update()
-            .where(
-                order_outbox.c.account_id == account_id,
-                order_outbox.c.order_id == order_id,
-            )
-            .values(due_at=due_at, claimed_until=None, last_error=error)
-        )
+        params = {
+            "k_account": account_id,
+            "k_order": order_id,
+            "v_due": due_at,
+            "v_error": error,
+        }
+        await self._conn.execute(_RESCHEDULE, params)
 
     async def emit(self, new: Sequence[NewEvent]) -> None:
         """Record events; readers are woken when the transaction commits."""
@@ -147,11 +170,9 @@ class SqlOrderStore:
 
     async def get(self, account_id: str, order_id: str) -> OrderRecord | None:
         """The order's record, if the account has it."""
-        query = sa.select(orders.c.record).where(
-            orders.c.account_id == account_id, orders.c.order_id == order_id
-        )
+        key = {"k_account": account_id, "k_order": order_id}
         async with self._database.read() as conn:
-            record = (await conn.execute(query)).scalar()
+            record = (await conn.execute(_SELECT_RECORD, key)).scalar()
         return None if record is None else OrderRecord.model_validate_json(record)
 
     async def timeline(self, account_id: str, order_id: str) -> list[TimelineEntry]:
