@@ -371,7 +371,9 @@ class StockService:
         if gateway is None:
             msg = f"account {account_id} has no Boltrics connection"
             raise NotFound(msg, metadata={"account": account_id})
-        began, started = time.monotonic(), self._clock()
+        # Dated to the second, as Boltrics dates stockstatus: else a message of
+        # the same second would look older than the sync and be ignored.
+        began, started = time.monotonic(), self._clock().replace(microsecond=0)
         levels = drifted = changed = 0
         async for rows in _pages(gateway.stock_levels(page_size=PAGE), PAGE):
             figures = {row.external_no: _sync_figure(row, started) for row in rows}

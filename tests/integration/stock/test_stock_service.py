@@ -1,0 +1,248 @@
+"""The stock service against a real sandbox over loopback HTTP, on both stores."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.domain.events import EventType
+from service.domain.orders import OrderState
+from service.errors import NotFound
+from service.services.events import follow_events
+from tests.integration.stock.conftest import ACCOUNT, Harness
+
+
+class TestStockStatus:
+    """The collector of Boltrics' stockstatus messages."""
+
+    async def test_figures_apply_and_the_message_is_acknowledged(
+        self, harness: Harness
+    ) -> None:
+        """A count in the warehouse becomes the product's level, and the message
+        no longer shows as New."""
+        await harness.add_products("A", "B")
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+
+        await harness.change_stock(A=7)
+        assert await stock.collect_once() == 1
+
+        level = await stock.store.level(ACCOUNT, "A")
+        assert (level.sellable, level.in_inventory) == (7, 7)
+        assert await stock.collect_once() == 0
+        payloads = [e.payload for e in await harness.stock_events()]
+        assert payloads[-1]["external_no"] == "A"
+        assert payloads[-1]["sellable"] == 7
+
+    async def test_an_older_message_never_overwrites_newer_figures(
+        self, harness: Harness
+    ) -> None:
+        """A stockstatus dated before the stored figure is ignored."""
+        await harness.add_products("A")
+        stock = harness.service()
+        await harness.change_stock(A=5)
+        await stock.collect_once()
+
+        harness.send_status(datetime.now(UTC) - timedelta(minutes=5), [("A", "99")])
+        await stock.collect_once()
+
+        assert (await stock.store.level(ACCOUNT, "A")).sellable == 5
+
+    async def test_a_bad_item_is_rejected_and_the_rest_applied(
+        self, harness: Harness
+    ) -> None:
+        """Negative and non-numeric quantities leave their items out only."""
+        await harness.add_products("A", "B", "C")
+        stock = harness.service()
+
+        harness.send_status(datetime.now(UTC), [("A", "-3"), ("B", "many"), ("C", "4")])
+        await stock.collect_once()
+
+        levels = {no: await stock.store.level(ACCOUNT, no) for no in "ABC"}
+        assert levels["A"].as_of is None
+        assert levels["B"].as_of is None
+        assert levels["C"].sellable == 4
+
+    async def test_an_unknown_external_no_is_kept_for_later(
+        self, harness: Harness
+    ) -> None:
+        """Figures of an unknown item are stored, noted once, and pushed when the
+        product becomes known."""
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+
+        await harness.change_stock(NEW=3)
+        await harness.change_stock(NEW=4)
+        await stock.collect_once()
+        assert await stock.store.unknown(ACCOUNT) == ["NEW"]
+        assert (await stock.store.level(ACCOUNT, "NEW")).sellable == 4
+        assert await harness.stock_events() == []
+
+        await harness.add_products("NEW")
+        await harness.product_changed("NEW")
+        await stock.project_once()
+        assert [e.payload["sellable"] for e in await harness.stock_events()] == [4]
+        assert await stock.store.unknown(ACCOUNT) == []
+
+
+class TestActivation:
+    """Activating an account's stock link."""
+
+    async def test_activation_pushes_every_known_product(
+        self, harness: Harness
+    ) -> None:
+        """Every known product's level goes out at once, with its listings; a
+        second activation pushes them again."""
+        await harness.set_stock(A=2, B=0)
+        await harness.add_products("A", "B", "C")
+        stock = harness.service()
+
+        pushed = await stock.activate(ACCOUNT)
+        again = await stock.activate(ACCOUNT)
+
+        assert (pushed, again) == (3, 3)
+        first = [e.payload for e in await harness.stock_events()][:3]
+        assert [(p["external_no"], p["sellable"]) for p in first] == [
+            ("A", 2),
+            ("B", 0),
+            ("C", 0),
+        ]
+        assert first[0]["listings"][0]["product_id"] == "p-A"
+
+    async def test_an_unknown_account_is_not_found(self, harness: Harness) -> None:
+        """Levels of an account the settings do not know: NotFound."""
+        stock = harness.service()
+
+        with pytest.raises(NotFound):
+            await stock.levels("nobody")
+
+
+class TestFullSync:
+    """The daily passive synchronisation."""
+
+    async def test_drift_injected_in_the_warehouse_is_corrected(
+        self, harness: Harness
+    ) -> None:
+        """Stock changed without a message is found, counted and pushed; levels
+        that did not change are not pushed."""
+        await harness.set_stock(A=5, B=5)
+        await harness.add_products("A", "B")
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+        before = len(await harness.stock_events())
+
+        await harness.set_stock(A=9)
+        report = await stock.full_sync(ACCOUNT)
+
+        assert (report.levels, report.drifted, report.changed) == (2, 1, 1)
+        events = (await harness.stock_events())[before:]
+        assert [(e.payload["external_no"], e.payload["sellable"]) for e in events] == [
+            ("A", 9)
+        ]
+
+    async def test_the_background_sync_runs_on_its_interval(
+        self, harness: Harness
+    ) -> None:
+        """With a short interval, drift is corrected by `run` without a call."""
+        await harness.set_stock(A=1)
+        await harness.add_products("A")
+        stock = harness.service(full_sync_seconds=0.4, poll_seconds=0.05)
+        await stock.activate(ACCOUNT)
+        stop = asyncio.Event()
+        task = asyncio.create_task(stock.run(stop))
+
+        await harness.set_stock(A=6)
+        events = follow_events(
+            harness.events, after=0, accounts=[ACCOUNT], types=[EventType.STOCK_CHANGED]
+        )
+        async with asyncio.timeout(10):
+            async for event in events:
+                if event.payload["sellable"] == 6:
+                    break
+        stop.set()
+        await task
+
+
+class TestOrders:
+    """Orders from the channels against Boltrics' figures."""
+
+    async def test_a_new_order_lowers_the_level_within_a_second(
+        self, harness: Harness
+    ) -> None:
+        """An accepted order reaches a WatchEvents-style subscriber as a lower
+        level in under a second."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service(poll_seconds=0.5)
+        await stock.activate(ACCOUNT)
+        after = await harness.events.last_cursor()
+        stop = asyncio.Event()
+        task = asyncio.create_task(stock.run(stop))
+        events = follow_events(
+            harness.events,
+            after=after,
+            accounts=[ACCOUNT],
+            types=[EventType.STOCK_CHANGED],
+        )
+
+        began = time.monotonic()
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+        async with asyncio.timeout(5):
+            event = await anext(aiter(events))
+        elapsed = time.monotonic() - began
+        stop.set()
+        await task
+
+        assert (event.payload["sellable"], event.payload["reserved"]) == (7, 3)
+        assert elapsed < 1.0
+
+    async def test_a_processed_order_is_counted_once(self, harness: Harness) -> None:
+        """After Boltrics processed an order, a newer figure replaces the hold."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+        await stock.project_once()
+        assert (await stock.store.level(ACCOUNT, "A")).sellable == 7
+
+        await harness.accept_order("o-1", OrderState.PROCESSED, A=3)
+        await stock.project_once()
+        held = await stock.store.level(ACCOUNT, "A")
+        await harness.set_stock(A=7)  # Boltrics' figure now includes the order
+        await _next_second()  # figures are dated to the second
+        await stock.full_sync(ACCOUNT)
+
+        settled = await stock.store.level(ACCOUNT, "A")
+        assert (held.sellable, held.reserved) == (7, 3)
+        assert (settled.sellable, settled.reserved) == (7, 0)
+
+    async def test_sync_stock_streams_a_selection(self, harness: Harness) -> None:
+        """All levels, those among given ExternalNos, and those changed since."""
+        await harness.set_stock(A=1, B=2, C=3)
+        await harness.add_products("A", "B", "C")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        mark = datetime.now(UTC)
+        await harness.change_stock(B=5)
+        await stock.collect_once()
+
+        every = [v.external_no async for v in await stock.levels(ACCOUNT)]
+        some = [
+            v.sellable
+            async for v in await stock.levels(ACCOUNT, external_nos=["C", "A", "X"])
+        ]
+        since = [
+            v.external_no async for v in await stock.levels(ACCOUNT, changed_since=mark)
+        ]
+
+        assert (every, some, since) == (["A", "B", "C"], [1, 3], ["B"])
+
+
+async def _next_second() -> None:
+    """Wait until the wall clock has entered the next whole second."""
+    now = datetime.now(UTC)
+    await asyncio.sleep(1.01 - now.microsecond / 1_000_000)
