@@ -23,7 +23,9 @@ from service.logging import get_logger
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, ShippingDecider, StatusTranslator
 from service.services.products import ProductService
+from service.services.shipments import ShipmentService
 from service.services.shipping import RulesDecider
+from service.services.stock import StockService
 from service.services.verdicts import VerdictFollower
 
 _log = get_logger(__name__)
@@ -56,6 +58,8 @@ class App:
     verdicts: VerdictFollower
     rules: RulesRuntime
     products: ProductService
+    shipments: ShipmentService
+    stock: StockService
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     def account(self, account_id: str) -> Account | None:
@@ -69,6 +73,8 @@ class App:
             self.dispatcher.run(stop),
             self.verdicts.run(stop),
             self.products.run(stop),
+            self.shipments.run(stop),
+            self.stock.run(stop),
         ]
         if self.settings.rules.watch:
             jobs.append(self.rules.watch(stop))
@@ -143,6 +149,22 @@ async def build_app(
     verdicts = VerdictFollower(
         order_store, gateway_for, poll_seconds=settings.orders.verdict_poll_seconds
     )
+    shipments = ShipmentService(
+        database,
+        events,
+        order_store,
+        gateway_for,
+        settings.account,
+        accounts=lambda: [a.id for a in settings.accounts if a.boltrics is not None],
+    )
+    stock = StockService(
+        database,
+        events,
+        gateway_for,
+        settings.account,
+        lambda: [a.id for a in settings.accounts],
+        full_sync_seconds=settings.stock.full_sync_seconds,
+    )
     return App(
         settings=settings,
         database=database,
@@ -158,4 +180,6 @@ async def build_app(
         verdicts=verdicts,
         rules=rules,
         products=products,
+        shipments=shipments,
+        stock=stock,
     )

@@ -170,6 +170,12 @@ class OrderSettings(_Strict):
     verdict_poll_seconds: float = Field(default=2.0, gt=0)
 
 
+class StockSettings(_Strict):
+    """How stock is kept in step with Boltrics."""
+
+    full_sync_seconds: float = Field(default=24 * 3600, gt=0)
+
+
 class LogSettings(_Strict):
     """Log level and format."""
 
@@ -191,6 +197,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     rules: RulesSettings = RulesSettings()
     orders: OrderSettings = OrderSettings()
+    stock: StockSettings = StockSettings()
     log: LogSettings = LogSettings()
     callers: list[Caller] = Field(default_factory=list)
     accounts: list[Account] = Field(default_factory=list)

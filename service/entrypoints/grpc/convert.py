@@ -20,6 +20,7 @@ from service.domain.orders import (
     TimelineKind,
 )
 from service.entrypoints.grpc.products_rpc import view_from_payload
+from service.entrypoints.grpc.stock_rpc import level_from_payload
 
 _STATUS_TO_NAME: dict[pb.BucklesStatus, str] = {
     pb.BUCKLES_STATUS_PENDING: "pending",
@@ -208,8 +209,15 @@ def event_to_proto(event: Event) -> pb.Event:
         type=_EVENT_TO_PROTO[event.type],
         time=timestamp(event.time),
     )
-    if event.type.name.startswith("ORDER_"):
+    if event.type is EventType.ORDER_SHIPPED:
+        # shipments_rpc builds on this module, so it is imported here, late.
+        from service.entrypoints.grpc.shipments_rpc import result_from_payload
+
+        message.shipment.CopyFrom(result_from_payload(event.payload))
+    elif event.type.name.startswith("ORDER_"):
         message.order.CopyFrom(order_view(OrderRecord.model_validate(event.payload)))
+    elif event.type is EventType.STOCK_CHANGED:
+        message.stock.CopyFrom(level_from_payload(event.payload))
     elif event.type is EventType.PRODUCT_CHANGED:
         message.product.CopyFrom(view_from_payload(event.payload))
     elif event.type is EventType.SHIPMENT_REJECTED:

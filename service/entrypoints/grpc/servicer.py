@@ -13,7 +13,13 @@ from buckles.boltrics.v1 import connector_pb2_grpc as pb_grpc
 from service.bootstrap import App
 from service.config import Account
 from service.domain.events import Event
-from service.entrypoints.grpc import convert, pages, products_rpc
+from service.entrypoints.grpc import (
+    convert,
+    pages,
+    products_rpc,
+    shipments_rpc,
+    stock_rpc,
+)
 from service.entrypoints.grpc.auth import ALL_ACCOUNTS
 from service.entrypoints.grpc.interceptors import current_principal
 from service.errors import FieldViolation, InvalidArgument, NotFound, NotImplementedYet
@@ -42,9 +48,7 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
     ) -> pb.GetAccountResponse:
         """Describe an account."""
         account = self._known_account(request.account_id, missing=NotFound)
-        message = _account_to_proto(account)
-        message.rules_version = self._app.rules.version(account.id)
-        return pb.GetAccountResponse(account=message)
+        return pb.GetAccountResponse(account=await self._account_view(account))
 
     async def CreateOrder(
         self, request: pb.CreateOrderRequest, context: Context
@@ -87,7 +91,12 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         record, timeline = await self._app.orders.get(
             request.account_id, request.order_id
         )
-        return pb.GetOrderResponse(order=convert.order_view(record, timeline))
+        view = convert.order_view(record, timeline)
+        shipments = await self._app.shipments.shipments_of(
+            request.account_id, request.order_id
+        )
+        view.shipments.extend(shipments_rpc.results_to_proto(shipments))
+        return pb.GetOrderResponse(order=view)
 
     async def ListOrders(
         self, request: pb.ListOrdersRequest, context: Context
@@ -146,7 +155,18 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         self, request: pb.ReportShipmentRequest, context: Context
     ) -> pb.ReportShipmentResponse:
         """Take a shipment confirmation."""
-        raise _missing("ReportShipment", "shipment handling has not landed")
+        self._known_account(request.account_id)
+
+        async def handle() -> pb.ReportShipmentResponse:
+            return await shipments_rpc.report_request(self._app.shipments, request)
+
+        return await once_per_request_id(
+            self._app.request_keys,
+            "ReportShipment",
+            request,
+            pb.ReportShipmentResponse,
+            handle,
+        )
 
     async def UpsertProduct(
         self, request: pb.UpsertProductRequest, context: Context
@@ -201,14 +221,30 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         self, request: pb.ActivateAccountRequest, context: Context
     ) -> pb.ActivateAccountResponse:
         """Activate an account's stock link."""
-        raise _missing("ActivateAccount", "stock from Boltrics has not landed")
+        account = self._known_account(request.account_id, missing=NotFound)
+
+        async def handle() -> pb.ActivateAccountResponse:
+            pushed = await self._app.stock.activate(request.account_id)
+            message = await self._account_view(account)
+            return pb.ActivateAccountResponse(account=message, pushed_levels=pushed)
+
+        return await once_per_request_id(
+            self._app.request_keys,
+            "ActivateAccount",
+            request,
+            pb.ActivateAccountResponse,
+            handle,
+        )
 
     async def SyncStock(
         self, request: pb.SyncStockRequest, context: Context
     ) -> AsyncIterator[pb.SyncStockResponse]:
         """Stream an account's stock levels."""
-        raise _missing("SyncStock", "stock from Boltrics has not landed")
-        yield  # pragma: no cover - makes this an async generator, as the stream needs
+        self._known_account(request.account_id, missing=NotFound)
+        selection = stock_rpc.sync_selection(request)
+        levels = await self._app.stock.levels(request.account_id, **selection)
+        async for level in levels:
+            yield pb.SyncStockResponse(level=stock_rpc.level_to_proto(level))
 
     async def EvaluateShippingRules(
         self, request: pb.EvaluateShippingRulesRequest, context: Context
@@ -244,6 +280,14 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
         )
         async for event in _until(stream, self._app.shutting_down):
             yield pb.WatchEventsResponse(event=convert.event_to_proto(event))
+
+    async def _account_view(self, account: Account) -> pb.Account:
+        message = _account_to_proto(account)
+        message.rules_version = self._app.rules.version(account.id)
+        message.stock_active = (
+            account.stock_active or await self._app.stock.store.active(account.id)
+        )
+        return message
 
     def _watched_accounts(self, account_id: str) -> list[str] | None:
         if account_id != ALL_ACCOUNTS:
