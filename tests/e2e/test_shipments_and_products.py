@@ -159,7 +159,7 @@ class TestProducts:
         sandbox: SandboxProcess,
         stub: pb_grpc.BoltricsConnectorServiceStub,
     ) -> None:
-        """An order for an unknown SKU fails, and is processed once its product exists."""
+        """An order for an unknown SKU fails, and goes out once the product exists."""
         create(stub, make_order("p-1", sku="NEW-SKU"))
         wait_until(
             lambda: get_order(server.address, "p-1").state == pb.ORDER_STATE_FAILED,
