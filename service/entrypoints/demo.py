@@ -2,12 +2,14 @@
 
 The sandbox gets a demo account (`demo`) and a demo caller token
 (`demo-token`, for the account `demo` only), so that a first run really
-forwards orders, to a warehouse that is clearly not a real one.
+forwards orders, to a warehouse that is clearly not a real one. The demo
+warehouse stocks a few items (`DEMO_ITEMS`), so that orders for them go through.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 from service.bootstrap import build_app
 from service.config import Account, BoltricsConnection, Caller, SecretRef, Settings
@@ -16,6 +18,8 @@ from service.logging import get_logger
 from service.sandbox.runner import RunningSandbox, run_sandbox
 
 DEMO_ACCOUNT = "demo"
+DEMO_COMPANY = "demo-company"
+DEMO_ITEMS = ("DEMO-TSHIRT", "DEMO-MUG", "DEMO-POSTER")
 DEMO_TOKEN = "demo-token"  # noqa: S105 - a published demo token that only reaches the sandbox
 _SECRET_VARIABLE = "CONNECTOR_DEMO_SANDBOX_SECRET"  # noqa: S105 - a variable name
 _TOKEN_VARIABLE = "CONNECTOR_DEMO_TOKEN"  # noqa: S105 - a variable name
@@ -28,6 +32,9 @@ async def serve_with_sandbox(settings: Settings, *, sandbox_port: int = 0) -> No
     async with run_sandbox(
         port=sandbox_port, clients={"demo": "demo-secret"}, process_delay=0.2
     ) as sandbox:
+        warehouse = sandbox.sandbox.companies.get(DEMO_COMPANY)
+        for external_no in DEMO_ITEMS:
+            warehouse.set_stock(external_no, 100, datetime.now(UTC))
         demo_settings = with_demo_account(settings, sandbox)
         _log.warning(
             "sandbox.demo_ready",
@@ -48,7 +55,7 @@ def with_demo_account(settings: Settings, sandbox: RunningSandbox) -> Settings:
     os.environ.setdefault(_TOKEN_VARIABLE, DEMO_TOKEN)
     connection = BoltricsConnection(
         base_url=sandbox.base_url,
-        company_id="demo-company",
+        company_id=DEMO_COMPANY,
         token_url=sandbox.token_url,
         client_id="demo",
         client_secret=SecretRef(env=_SECRET_VARIABLE),
