@@ -229,28 +229,8 @@ class OrderDispatcher:
     async def _rejected(
         self, claim: ClaimedSend, record: OrderRecord, error: str
     ) -> None:
-        now = self._clock()
-        async with self._store.transaction() as txn:
-            current = await txn.lock(claim.account_id, claim.order_id)
-            if current is None or current.generation != record.generation:
-                return
-            failed = current.change(
-                state=OrderState.FAILED, last_error=error, updated_at=now
-            )
-            await txn.save(failed)
-            await txn.add_timeline(
-                failed.account_id,
-                failed.order.order_id,
-                [
-                    TimelineEntry(
-                        time=now,
-                        kind=TimelineKind.FAILED,
-                        message=f"Boltrics refused it: {error}",
-                    )
-                ],
-            )
-            await txn.dequeue(claim.account_id, claim.order_id)
-            await txn.emit([order_event(EventType.ORDER_FAILED, failed)])
+        message = f"Boltrics refused it: {error}"
+        await self._give_up(claim, record, OrderState.FAILED, error, message)
         ORDERS_SENT.labels("rejected").inc()
         _log.warning(
             "order.rejected",
@@ -267,7 +247,7 @@ class OrderDispatcher:
             seconds=self._settings.retry_for_seconds
         )
         if now >= give_up_at:
-            await self._dead(claim, record, error, now)
+            await self._dead(claim, record, error)
             return
 
         delay = backoff_seconds(claim.attempts)
@@ -285,30 +265,9 @@ class OrderDispatcher:
             error=error,
         )
 
-    async def _dead(
-        self, claim: ClaimedSend, record: OrderRecord, error: str, now: datetime
-    ) -> None:
-        async with self._store.transaction() as txn:
-            current = await txn.lock(claim.account_id, claim.order_id)
-            if current is None or current.generation != record.generation:
-                return
-            dead = current.change(
-                state=OrderState.DEAD, last_error=error, updated_at=now
-            )
-            await txn.save(dead)
-            await txn.add_timeline(
-                dead.account_id,
-                dead.order.order_id,
-                [
-                    TimelineEntry(
-                        time=now,
-                        kind=TimelineKind.DEAD,
-                        message=f"gave up after {claim.attempts} attempts: {error}",
-                    )
-                ],
-            )
-            await txn.dequeue(claim.account_id, claim.order_id)
-            await txn.emit([order_event(EventType.ORDER_FAILED, dead)])
+    async def _dead(self, claim: ClaimedSend, record: OrderRecord, error: str) -> None:
+        message = f"gave up after {claim.attempts} attempts: {error}"
+        await self._give_up(claim, record, OrderState.DEAD, error, message)
         ORDERS_SENT.labels("dead").inc()
         _log.error(
             "order.dead",
@@ -317,6 +276,31 @@ class OrderDispatcher:
             attempts=claim.attempts,
             error=error,
         )
+
+    async def _give_up(
+        self,
+        claim: ClaimedSend,
+        record: OrderRecord,
+        state: OrderState,
+        error: str,
+        message: str,
+    ) -> None:
+        """Take the order off the queue as FAILED or DEAD, and say so."""
+        now = self._clock()
+        kind = TimelineKind.DEAD if state is OrderState.DEAD else TimelineKind.FAILED
+        async with self._store.transaction() as txn:
+            current = await txn.lock(claim.account_id, claim.order_id)
+            if current is None or current.generation != record.generation:
+                return
+            ended = current.change(state=state, last_error=error, updated_at=now)
+            await txn.save(ended)
+            await txn.add_timeline(
+                ended.account_id,
+                ended.order.order_id,
+                [TimelineEntry(time=now, kind=kind, message=message)],
+            )
+            await txn.dequeue(claim.account_id, claim.order_id)
+            await txn.emit([order_event(EventType.ORDER_FAILED, ended)])
 
 
 def backoff_seconds(attempts: int) -> float:
