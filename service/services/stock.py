@@ -126,14 +126,15 @@ class StockService:
     async def activate(self, account_id: str) -> int:
         """Make the account's stock link active and push every known level.
 
-        Idempotent: a second call pushes the levels again. An account never
-        synchronised is read from Boltrics first (when Boltrics answers).
+        Idempotent: a second call pushes the levels again. Every level is read
+        from Boltrics first (when Boltrics answers), since Boltrics leads: the
+        channels get today's figures, not those of the last daily sync.
         Returns how many levels were pushed.
         """
         self._known_account(account_id)
         now = self._clock()
         if self._gateway_for(account_id) is not None and (
-            await self._store.claim_full_sync(account_id, now, _NEVER)
+            await self._store.claim_full_sync(account_id, now, now)
         ):
             with contextlib.suppress(BoltricsError):
                 await self._sync_claimed(account_id)
