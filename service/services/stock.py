@@ -78,6 +78,7 @@ _ORDER_EVENTS = (
     EventType.ORDER_SHIPPED,
 )
 _FOLLOWED = (*_ORDER_EVENTS, EventType.PRODUCT_CHANGED)
+ACTIVE_CACHE_SECONDS = 5.0
 _NEVER = datetime.min.replace(tzinfo=utc_now().tzinfo)
 
 
@@ -109,6 +110,7 @@ class StockService:
     ):
         self._store = SqlStockStore(database, events)
         self._events = events
+        self._active: dict[str, tuple[bool, float]] = {}
         self._gateway_for = gateway_for
         self._account_for = account_for
         self._accounts = accounts
@@ -139,11 +141,27 @@ class StockService:
             with contextlib.suppress(BoltricsError):
                 await self._sync_claimed(account_id)
         await self._store.activate(account_id, now)
+        self._active[account_id] = (True, time.monotonic())
 
         pushed = await self._push_all(account_id)
         STOCK_EVENTS.labels("activation").inc(pushed)
         _log.info("stock.activated", account=account_id, pushed=pushed)
         return pushed
+
+    async def is_active(self, account_id: str) -> bool:
+        """Whether the account's stock link was activated (through the API).
+
+        Read from the store at most every few seconds per account, so that a
+        cheap call such as GetAccount stays cheap; an activation through
+        another replica shows within that time.
+        """
+        known = self._active.get(account_id)
+        now = time.monotonic()
+        if known is not None and now - known[1] < ACTIVE_CACHE_SECONDS:
+            return known[0]
+        active = await self._store.active(account_id)
+        self._active[account_id] = (active, now)
+        return active
 
     async def levels(
         self,

@@ -8,6 +8,7 @@ the call and logs one summary event.
 from __future__ import annotations
 
 import contextvars
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -156,7 +157,19 @@ class _Call:
         code = self.code.name
         if self.code is grpc.StatusCode.OK and self.context.cancelled():
             code = "CANCELLED"
-        RPC_CALLS.labels(self.method, code).inc()
-        RPC_LATENCY.labels(self.method).observe(elapsed)
+        _calls(self.method, code).inc()
+        _latency(self.method).observe(elapsed)
         _log.info("rpc.completed", code=code, duration_ms=round(elapsed * 1000, 3))
         structlog.contextvars.clear_contextvars()
+
+
+@functools.cache
+def _calls(method: str, code: str) -> Any:
+    """The call counter of one method and code (looked up once, not per call)."""
+    return RPC_CALLS.labels(method, code)
+
+
+@functools.cache
+def _latency(method: str) -> Any:
+    """The latency histogram of one method."""
+    return RPC_LATENCY.labels(method)

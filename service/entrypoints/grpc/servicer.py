@@ -284,8 +284,8 @@ class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
     async def _account_view(self, account: Account) -> pb.Account:
         message = _account_to_proto(account)
         message.rules_version = self._app.rules.version(account.id)
-        message.stock_active = (
-            account.stock_active or await self._app.stock.store.active(account.id)
+        message.stock_active = account.stock_active or await self._app.stock.is_active(
+            account.id
         )
         return message
 
