@@ -165,7 +165,12 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def message_from_json(resource: Mapping[str, Any]) -> DiMessage:
-    """A DiMessage from its JSON resource; a malformed one is a DocumentError."""
+    """A DiMessage from its JSON resource; a malformed one is a DocumentError.
+
+    A `content` that is not valid base64 becomes empty content rather than an
+    error: one bad message must not fail the listing of all the others, and its
+    reader rejects the empty document and acknowledges it like any bad one.
+    """
     try:
         return DiMessage(
             id=str(resource[FIELD_ID]),
@@ -173,7 +178,7 @@ def message_from_json(resource: Mapping[str, Any]) -> DiMessage:
             direction=str(resource[FIELD_DIRECTION]),
             status=str(resource[FIELD_STATUS]),
             external_reference=str(resource.get(FIELD_EXTERNAL_REFERENCE) or ""),
-            content=decode_content(str(resource.get(FIELD_CONTENT) or "")),
+            content=_content_or_empty(str(resource.get(FIELD_CONTENT) or "")),
             error_text=str(resource.get(FIELD_ERROR_TEXT) or ""),
             created_at=parse_timestamp(str(resource[FIELD_CREATED_AT])),
             etag=str(resource[FIELD_ETAG]),
@@ -181,6 +186,13 @@ def message_from_json(resource: Mapping[str, Any]) -> DiMessage:
     except KeyError as exc:
         msg = f"diMessages resource without {exc.args[0]}"
         raise DocumentError(msg) from exc
+
+
+def _content_or_empty(text: str) -> bytes:
+    try:
+        return decode_content(text)
+    except DocumentError:
+        return b""
 
 
 def stock_level_from_json(resource: Mapping[str, Any]) -> StockLevel:

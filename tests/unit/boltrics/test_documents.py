@@ -23,6 +23,7 @@ from service.adapters.boltrics.documents import (
     ShippedLine,
     StockStatus,
     StockStatusItem,
+    message_from_json,
 )
 
 SPECIAL = st.sampled_from(["é", "ß", "😀", "&", "<", ">", "'", '"', " "])
@@ -284,3 +285,21 @@ class TestFilters:
         parsed = doc.parse_filter(doc.build_filter(conditions))
 
         assert {name: value for name, _, value in parsed} == conditions
+
+
+class TestMessageResource:
+    def test_bad_base64_content_becomes_empty_not_an_error(self) -> None:
+        """One message with broken content does not fail the whole listing."""
+        message = message_from_json(
+            {
+                "id": "m-1",
+                "messageType": "sendshipment",
+                "direction": "Outbound",
+                "status": "New",
+                "content": "%%% not base64 %%%",
+                "createdAt": "2026-12-01T10:00:00Z",
+                "@odata.etag": "W/1",
+            }
+        )
+
+        assert message.content == b""
