@@ -30,6 +30,8 @@ from service.services.verdicts import VerdictFollower
 
 _log = get_logger(__name__)
 
+BACKGROUND_GRACE_SECONDS = 10.0
+
 
 @dataclass
 class Readiness:
@@ -78,7 +80,18 @@ class App:
         ]
         if self.settings.rules.watch:
             jobs.append(self.rules.watch(stop))
-        await asyncio.gather(*jobs)
+        tasks = [asyncio.create_task(job) for job in jobs]
+        for task in tasks:
+            task.add_done_callback(_report_crash)
+        await stop.wait()
+
+        # Jobs finish their round and stop; one that waits on Boltrics (a slow
+        # call, a rate limit) is cancelled after the grace period, which is safe:
+        # every step is committed or repeated harmlessly.
+        _, pending = await asyncio.wait(tasks, timeout=BACKGROUND_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def reload_rules(self) -> None:
         """Reload the rule files (on SIGHUP); a bad set leaves the old one running."""
@@ -88,6 +101,13 @@ class App:
         """Release everything the app holds."""
         await self.gateways.aclose()
         await self.database.close()
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error(
+            "background.crashed", job=task.get_name(), error=repr(task.exception())
+        )
 
 
 def check_settings(settings: Settings) -> None:
