@@ -92,6 +92,8 @@ class OrderService:
         now = self._clock()
 
         async with self._store.transaction() as txn:
+            # TODO: a shipment stored for an order not yet known does not stop
+            # the order from being queued here; the collector applies it later.
             existing = await txn.lock(account_id, order.order_id)
             if existing is not None and existing.state is not OrderState.SKIPPED:
                 return self._repeat(existing, fingerprint)

@@ -514,6 +514,8 @@ class _Acknowledger:
         for task in self._tasks:
             task.cancel()
 
+    # TODO: one PATCH per message bounds the collector's rate; acknowledging
+    # while the next page is read would overlap the two.
     async def _acknowledge(self, message: DiMessage) -> None:
         async with self._slots:
             try:

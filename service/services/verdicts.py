@@ -87,6 +87,8 @@ class VerdictFollower:
     ) -> int:
         pending = await _message_ids(gateway, MessageStatus.NEW)
         pending |= await _message_ids(gateway, MessageStatus.PROCESSING)
+        # TODO: the Failed list grows with history and is read whole each round;
+        # Boltrics' filter has no date, so a cursor of seen ids would be needed.
         failed = {
             message.id: message.error_text
             async for message in gateway.list_messages(

@@ -53,6 +53,8 @@ class SqlEventLog:
         self._database = database
         self.signal = signal or EventSignal()
 
+    # TODO: events are kept forever; a retention job (and a cursor that
+    # reports "too old") is missing.
     async def append(self, conn: Connection, new: Sequence[NewEvent]) -> None:
         """Append events inside the caller's write transaction."""
         if not new:
