@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from service.adapters.rules.durable import DurableShippingRules
 from service.adapters.rules.runtime import run_cases
 from service.adapters.rules.tree import DEFAULT, RulesTree, load_tree
+from service.config import load_settings
 from service.domain.rules.facts import OrderFacts, OrderFactsError
 
 DEFAULT_PATH = Path("rules")
@@ -27,7 +28,12 @@ def register(subparsers: Any) -> None:
     check = commands.add_parser("check", help="validate every rule file")
     check.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
     check.add_argument("--known-method", action="append", default=[], dest="known")
-    check.set_defaults(handler=check_command)
+    check.add_argument(
+        "--config",
+        type=Path,
+        help="a TOML config file whose rules.known_methods are known too",
+    )
+    check.set_defaults(handler=check_command, config=None)
 
     test = commands.add_parser("test", help="run the authors' test cases")
     test.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
@@ -42,7 +48,10 @@ def register(subparsers: Any) -> None:
 
 def check_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Print every problem and warning; exit 1 when there is a problem."""
-    tree = load_tree(args.path, args.known)
+    known = list(args.known)
+    if args.config is not None:
+        known += load_settings(args.config).rules.known_methods
+    tree = load_tree(args.path, known)
     for problem in tree.problems:
         print(f"{problem}  [error]", file=out)
     for warning in tree.warnings:

@@ -32,6 +32,19 @@ class TestRulesCli:
         assert code == 0
         assert output.startswith("0 errors, 0 warnings in 2 rule sets")
 
+    def test_check_warns_about_methods_the_settings_do_not_know(
+        self, tmp_path: Path
+    ) -> None:
+        """With --config, a method outside rules.known_methods is a warning."""
+        config = tmp_path / "c.toml"
+        config.write_text('[rules]\nknown_methods = ["POSTNL_MAILBOX"]\n', "utf-8")
+
+        code, output = run("check", str(EXAMPLES), "--config", str(config))
+
+        assert code == 0
+        assert "method 'DHL_PAKET' of rule 'germany' is not a known shipping" in output
+        assert "'mailbox-parcel' is not" not in output
+
     def test_check_reports_file_line_and_sentence(self, tmp_path: Path) -> None:
         """A bad file is reported as file:line:column: sentence, with exit code 1."""
         (tmp_path / "default").mkdir()
