@@ -22,19 +22,13 @@ from service.entrypoints.grpc import (
 )
 from service.entrypoints.grpc.auth import ALL_ACCOUNTS
 from service.entrypoints.grpc.interceptors import current_principal
-from service.errors import FieldViolation, InvalidArgument, NotFound, NotImplementedYet
+from service.errors import FieldViolation, InvalidArgument, NotFound
 from service.services.events import follow_events
 from service.services.idempotency import once_per_request_id
 from service.services.orders import Outcome
 from service.services.shipping import as_decision, order_facts
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-def _missing(rpc: str, what: str) -> NotImplementedYet:
-    return NotImplementedYet(
-        f"{rpc} is not available yet: {what}", metadata={"rpc": rpc}
-    )
 
 
 class ConnectorServicer(pb_grpc.BoltricsConnectorServiceServicer):
