@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 GRAM = Decimal("0.001")
@@ -56,7 +57,7 @@ class OrderFacts:
         set_(self, "shop", self.shop.strip())
         set_(self, "shipping_preference", self.shipping_preference.strip())
 
-    @property
+    @cached_property
     def postcode_number(self) -> int | None:
         """The number the postcode starts with (8881 for 8881AB), or None."""
         found = _LEADING_DIGITS.match(self.postcode)
