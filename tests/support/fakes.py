@@ -91,7 +91,7 @@ class FakeGateway:
     ) -> None:
         return None
 
-    def stock_levels(self, **filters: Any) -> AsyncIterator[StockLevel]:
+    def stock_level_pages(self, **filters: Any) -> AsyncIterator[list[StockLevel]]:
         return self._empty()
 
     async def aclose(self) -> None:

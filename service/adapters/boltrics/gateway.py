@@ -61,13 +61,13 @@ class BoltricsGateway(Protocol):
         """Mark an Outbound message Processed (If-Match; re-read on a stale etag)."""
         ...
 
-    def stock_levels(
+    def stock_level_pages(
         self,
         *,
         modified_since: datetime | None = None,
         page_size: int = 1000,
-    ) -> AsyncIterator[StockLevel]:
-        """Every stock level (changed since `modified_since`), paging through."""
+    ) -> AsyncIterator[list[StockLevel]]:
+        """Every stock level (changed since `modified_since`), a page at a time."""
         ...
 
     async def aclose(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -31,6 +32,7 @@ from service.adapters.store.stock_tables import (
     stock_levels,
     stock_unknown,
 )
+from service.adapters.store.tables import UtcDateTime
 from service.domain.events import EventType, NewEvent
 from service.domain.stock import (
     Figure,
@@ -56,6 +58,8 @@ class _Level:
     sellable: int
     changed_at: datetime
     dirty: bool = False
+    #: Only `as_of` moved: the same figures, dated later (a full sync's usual case).
+    redated: bool = False
 
 
 @dataclass
@@ -187,6 +191,42 @@ class StockTransaction:
             outcome.events = len(outcome.changed)
         return outcome
 
+    async def redate_unchanged(
+        self, account_id: str, figures: Mapping[str, Figure], as_of: datetime
+    ) -> set[str]:
+        """Date `as_of` the stored figures that `figures` repeat exactly, of items
+        no order holds; the ExternalNos so settled.
+
+        Such a row's reserved and sellable quantities cannot move, so it needs
+        no event: the usual case of a full sync, read and written in one
+        statement each, whatever the page's size. Pass the rest to `settle`.
+        """
+        if not figures:
+            return set()
+        sqlite = self._store.is_sqlite
+        wanted = sorted(figures)
+        keys = {"account": account_id, "as_of": as_of}
+        keys["nos"] = orjson.dumps(wanted).decode() if sqlite else wanted
+
+        stored = await self._conn.execute(
+            _UNHELD_SQLITE if sqlite else _UNHELD_POSTGRESQL, keys
+        )
+        same = []
+        for row in stored:
+            no, available, inventory = row[0], row[1], row[2]
+            figure = figures[no]
+            if (figure.qty_available, figure.qty_in_inventory) == (
+                available,
+                inventory,
+            ):
+                same.append(no)
+        if same:
+            keys["nos"] = orjson.dumps(same).decode() if sqlite else same
+            await self._conn.execute(
+                _REDATE_SQLITE if sqlite else _REDATE_POSTGRESQL, keys
+            )
+        return set(same)
+
     async def forget_unknown(self, account_id: str, external_no: str) -> bool:
         """Drop an ExternalNo from the unknown ones; whether it was there."""
         result = await self._conn.execute(
@@ -312,6 +352,7 @@ class StockTransaction:
             )
 
     async def _write(self, account_id: str, levels: dict[str, _Level]) -> None:
+        await self._redate(account_id, levels)
         rows = [_bound(level) for level in levels.values() if level.dirty]
         if not rows:
             return
@@ -333,6 +374,24 @@ class StockTransaction:
             ),
             rows,
         )
+
+    async def _redate(self, account_id: str, levels: dict[str, _Level]) -> None:
+        # Rows whose only change is a later date take one statement per date
+        # and slice instead of one per row: most rows of a full sync.
+        by_date: dict[datetime, list[str]] = defaultdict(list)
+        for level in levels.values():
+            if level.redated and not level.dirty and level.figure is not None:
+                by_date[level.figure.as_of].append(level.external_no)
+        for as_of, external_nos in by_date.items():
+            for part in chunks(external_nos):
+                await self._conn.execute(
+                    stock_levels.update()
+                    .where(
+                        stock_levels.c.account_id == account_id,
+                        among(stock_levels.c.external_no, part, self._store.is_sqlite),
+                    )
+                    .values(as_of=as_of)
+                )
 
     async def _known(self, account_id: str, external_nos: list[str]) -> set[str]:
         known: set[str] = set()
@@ -579,13 +638,46 @@ def _apply(levels: dict[str, _Level], figures: Mapping[str, Figure]) -> int:
         level = levels[no]
         if not supersedes(figure.as_of, _as_of(level)):
             continue
-        if level.figure is not None and (
-            level.figure.qty_available != figure.qty_available
-            or level.figure.qty_in_inventory != figure.qty_in_inventory
-        ):
+        same = level.figure is not None and (
+            level.figure.qty_available == figure.qty_available
+            and level.figure.qty_in_inventory == figure.qty_in_inventory
+        )
+        if level.figure is not None and not same:
             drifted += 1
-        level.figure, level.dirty = figure, True
+        level.figure = figure
+        if same:
+            level.redated = True
+        else:
+            level.dirty = True
     return drifted
+
+
+# The ExternalNos travel as one parameter (JSON on SQLite, an array on
+# PostgreSQL), so that a statement has one text whatever the page's size, and
+# rows come back as plain values. On PostgreSQL the rows are locked in
+# ExternalNo order, as every other writer locks them.
+_AMONG_SQLITE = "external_no IN (SELECT value FROM json_each(:nos))"
+_AMONG_POSTGRESQL = "external_no = ANY(CAST(:nos AS text[]))"
+_UNHELD = """
+SELECT external_no, qty_available, qty_in_inventory FROM stock_levels
+WHERE account_id = :account AND {among} AND as_of <= :as_of
+AND NOT EXISTS (
+    SELECT 1 FROM stock_holds AS hold
+    WHERE hold.account_id = stock_levels.account_id
+    AND hold.external_no = stock_levels.external_no
+)
+"""
+_REDATE = """
+UPDATE stock_levels SET as_of = :as_of WHERE account_id = :account AND {among}
+"""
+_AS_OF = sa.bindparam("as_of", type_=UtcDateTime())
+_UNHELD_SQLITE = sa.text(_UNHELD.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
+_UNHELD_POSTGRESQL = sa.text(
+    _UNHELD.format(among=_AMONG_POSTGRESQL)
+    + "ORDER BY external_no FOR UPDATE OF stock_levels"
+).bindparams(_AS_OF)
+_REDATE_SQLITE = sa.text(_REDATE.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
+_REDATE_POSTGRESQL = sa.text(_REDATE.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
 
 
 def _as_of(level: _Level) -> datetime | None:

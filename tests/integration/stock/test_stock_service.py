@@ -143,6 +143,52 @@ class TestFullSync:
             ("A", 9)
         ]
 
+    async def test_an_unchanged_figure_is_dated_anew_without_an_event(
+        self, harness: Harness
+    ) -> None:
+        """A sync that finds the same figures dates them to itself and emits
+        nothing, so a stockstatus older than that sync no longer applies."""
+        await harness.set_stock(A=5)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+        first = (await stock.store.level(ACCOUNT, "A")).as_of
+        before = len(await harness.stock_events())
+
+        await _next_second()
+        report = await stock.full_sync(ACCOUNT)
+        second = (await stock.store.level(ACCOUNT, "A")).as_of
+        assert first is not None and second is not None
+        harness.send_status(second - timedelta(milliseconds=500), [("A", "99")])
+        await stock.collect_once()
+
+        assert (report.levels, report.drifted, report.changed) == (1, 0, 0)
+        assert second > first
+        assert (await stock.store.level(ACCOUNT, "A")).sellable == 5
+        assert len(await harness.stock_events()) == before
+
+    async def test_an_unchanged_figure_after_processing_releases_the_hold(
+        self, harness: Harness
+    ) -> None:
+        """A figure equal to the stored one, dated after Boltrics processed an
+        order, includes that order: the hold stops counting."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+        await stock.project_once()
+        await harness.accept_order("o-1", OrderState.PROCESSED, A=3)
+        await stock.project_once()
+        held = await stock.store.level(ACCOUNT, "A")
+
+        await _next_second()  # a receipt of 3 made up for the order: still 10
+        await stock.full_sync(ACCOUNT)
+
+        settled = await stock.store.level(ACCOUNT, "A")
+        assert (held.sellable, held.reserved) == (7, 3)
+        assert (settled.sellable, settled.reserved) == (10, 0)
+
     async def test_the_background_sync_runs_on_its_interval(
         self, harness: Harness
     ) -> None:
