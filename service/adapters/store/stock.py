@@ -213,7 +213,7 @@ class StockTransaction:
         )
         same = []
         for row in stored:
-            no, available, inventory = row[0], row[1], row[2]
+            no, available, inventory = tuple(row)
             figure = figures[no]
             if (figure.qty_available, figure.qty_in_inventory) == (
                 available,
