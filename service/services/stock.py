@@ -69,6 +69,9 @@ STOCK_REJECTED = Counter(
 )
 
 PAGE = 1000
+#: Events the projector reads a round, and how long it waits for more to come.
+PROJECTOR_PAGE = 500
+PROJECTOR_LINGER_SECONDS = 0.05
 _ORDER_EVENTS = (
     EventType.ORDER_ACCEPTED,
     EventType.ORDER_SENT,
@@ -199,7 +202,9 @@ class StockService:
     async def project_once(self) -> int:
         """Project the next page of order and product events; how many."""
         start = await self._store.position()
-        page = await self._events.read_after(start, accounts=None, types=_FOLLOWED)
+        page = await self._events.read_after(
+            start, accounts=None, types=_FOLLOWED, limit=PROJECTOR_PAGE
+        )
         if not page:
             return 0
         now = self._clock()
@@ -275,8 +280,12 @@ class StockService:
                 _log.exception("stock.round_failed", loop=name)
                 busy = 0
             if busy and every is None:
+                if name == "projector" and busy < PROJECTOR_PAGE:
+                    await _linger(stop)
                 continue
             await _pause(stop, self._events, every or self._poll_seconds, name)
+            if name == "projector":
+                await _linger(stop)
 
     async def _activate_from_settings(self) -> None:
         for account_id in self._accounts():
@@ -488,6 +497,14 @@ async def _ahead(
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await producer
+
+
+async def _linger(stop: asyncio.Event) -> None:
+    # Orders come one by one; projecting each at once costs one stock
+    # transaction per order and starves the calls that take them. A short
+    # wait lets a round take every event of that moment in one transaction.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), PROJECTOR_LINGER_SECONDS)
 
 
 async def _pause(
