@@ -434,15 +434,19 @@ async def _project(
     """Apply a page of events to the holds: the levels touched, and those of
     products that became known (to push), per account."""
     touched: dict[str, set[str]] = defaultdict(set)
-    pushed: dict[str, set[str]] = defaultdict(set)
+    products: dict[str, list[str]] = defaultdict(list)
     for event in page:
         if event.type is EventType.PRODUCT_CHANGED:
             external_no = str(event.payload.get("external_no", ""))
-            if external_no and await txn.forget_unknown(event.account_id, external_no):
-                pushed[event.account_id].add(external_no)
+            if external_no:
+                products[event.account_id].append(external_no)
             continue
         record = OrderRecord.model_validate(event.payload)
         touched[event.account_id] |= await _project_order(txn, record, event.time)
+    pushed = {
+        account_id: await txn.forget_unknown(account_id, external_nos)
+        for account_id, external_nos in products.items()
+    }
     return touched, pushed
 
 

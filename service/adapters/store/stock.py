@@ -227,15 +227,22 @@ class StockTransaction:
             )
         return set(same)
 
-    async def forget_unknown(self, account_id: str, external_no: str) -> bool:
-        """Drop an ExternalNo from the unknown ones; whether it was there."""
-        result = await self._conn.execute(
-            stock_unknown.delete().where(
-                stock_unknown.c.account_id == account_id,
-                stock_unknown.c.external_no == external_no,
+    async def forget_unknown(
+        self, account_id: str, external_nos: Sequence[str]
+    ) -> set[str]:
+        """Drop ExternalNos from the unknown ones; those that were there."""
+        forgotten: set[str] = set()
+        for part in chunks(sorted(set(external_nos))):
+            result = await self._conn.execute(
+                stock_unknown.delete()
+                .where(
+                    stock_unknown.c.account_id == account_id,
+                    among(stock_unknown.c.external_no, part, self._store.is_sqlite),
+                )
+                .returning(stock_unknown.c.external_no)
             )
-        )
-        return bool(result.rowcount)
+            forgotten.update(row.external_no for row in result)
+        return forgotten
 
     async def emit_levels(
         self, account_id: str, views: Sequence[StockLevelView]
