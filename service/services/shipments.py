@@ -75,8 +75,9 @@ SHIPMENTS = Counter(
 
 #: Messages handled in one write transaction: one page of `diMessages`.
 CHUNK = 100
-#: Acknowledgements in flight at once, per account.
-ACK_CONCURRENCY = 32
+#: Acknowledgements in flight at once, per account. More is slower: httpcore's
+#: pool scans every waiting request whenever one finishes.
+ACK_CONCURRENCY = 8
 XML_FIELD = "sendshipment_xml"
 
 
