@@ -207,6 +207,9 @@ class StockTransaction:
         wanted = sorted(figures)
         keys = {"account": account_id, "as_of": as_of}
         keys["nos"] = orjson.dumps(wanted).decode() if sqlite else wanted
+        if not sqlite:
+            # Every row of the page, before `settle` locks the rest of them.
+            await self._conn.execute(_LOCK_POSTGRESQL, keys)
 
         stored = await self._conn.execute(
             _UNHELD_SQLITE if sqlite else _UNHELD_POSTGRESQL, keys
@@ -661,8 +664,8 @@ def _apply(levels: dict[str, _Level], figures: Mapping[str, Figure]) -> int:
 
 # The ExternalNos travel as one parameter (JSON on SQLite, an array on
 # PostgreSQL), so that a statement has one text whatever the page's size, and
-# rows come back as plain values. On PostgreSQL the rows are locked in
-# ExternalNo order, as every other writer locks them.
+# rows come back as plain values. On PostgreSQL the page's rows are locked
+# first, all of them in ExternalNo order, as every other writer locks them.
 _AMONG_SQLITE = "external_no IN (SELECT value FROM json_each(:nos))"
 _AMONG_POSTGRESQL = "external_no = ANY(CAST(:nos AS text[]))"
 _UNHELD = """
@@ -679,10 +682,14 @@ UPDATE stock_levels SET as_of = :as_of WHERE account_id = :account AND {among}
 """
 _AS_OF = sa.bindparam("as_of", type_=UtcDateTime())
 _UNHELD_SQLITE = sa.text(_UNHELD.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
-_UNHELD_POSTGRESQL = sa.text(
-    _UNHELD.format(among=_AMONG_POSTGRESQL)
-    + "ORDER BY external_no FOR UPDATE OF stock_levels"
-).bindparams(_AS_OF)
+_UNHELD_POSTGRESQL = sa.text(_UNHELD.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
+_LOCK_POSTGRESQL = sa.text(
+    """
+SELECT external_no FROM stock_levels
+WHERE account_id = :account AND external_no = ANY(CAST(:nos AS text[]))
+ORDER BY external_no FOR UPDATE
+"""
+)
 _REDATE_SQLITE = sa.text(_REDATE.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
 _REDATE_POSTGRESQL = sa.text(_REDATE.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
 
