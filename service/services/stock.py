@@ -195,7 +195,14 @@ class StockService:
         await self._activate_from_settings()
         check = max(0.05, min(30.0, self._full_sync.total_seconds() / 4))
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._loop(stop, self.project_once, "projector"))
+            group.create_task(
+                self._loop(
+                    stop,
+                    self.project_once,
+                    "projector",
+                    linger=PROJECTOR_LINGER_SECONDS,
+                )
+            )
             group.create_task(self._loop(stop, self.collect_once, "collector"))
             group.create_task(self._loop(stop, self.sync_due, "full_sync", check))
 
@@ -272,6 +279,8 @@ class StockService:
         step: Callable[[], Awaitable[int]],
         name: str,
         every: float | None = None,
+        *,
+        linger: float = 0.0,
     ) -> None:
         while not stop.is_set():
             try:
@@ -279,13 +288,10 @@ class StockService:
             except Exception:
                 _log.exception("stock.round_failed", loop=name)
                 busy = 0
-            if busy and every is None:
-                if name == "projector" and busy < PROJECTOR_PAGE:
-                    await _linger(stop)
-                continue
-            await _pause(stop, self._events, every or self._poll_seconds, name)
-            if name == "projector":
-                await _linger(stop)
+            if not (busy and every is None):
+                await _pause(stop, self._events, every or self._poll_seconds, name)
+            if linger and busy < PROJECTOR_PAGE:
+                await _linger(stop, linger)
 
     async def _activate_from_settings(self) -> None:
         for account_id in self._accounts():
@@ -503,12 +509,12 @@ async def _ahead(
             await producer
 
 
-async def _linger(stop: asyncio.Event) -> None:
+async def _linger(stop: asyncio.Event, seconds: float) -> None:
     # Orders come one by one; projecting each at once costs one stock
     # transaction per order and starves the calls that take them. A short
     # wait lets a round take every event of that moment in one transaction.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), PROJECTOR_LINGER_SECONDS)
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def _pause(

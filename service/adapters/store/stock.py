@@ -58,8 +58,6 @@ class _Level:
     sellable: int
     changed_at: datetime
     dirty: bool = False
-    #: Only `as_of` moved: the same figures, dated later (a full sync's usual case).
-    redated: bool = False
 
 
 @dataclass
@@ -218,10 +216,8 @@ class StockTransaction:
         for row in stored:
             no, available, inventory = tuple(row)
             figure = figures[no]
-            if (figure.qty_available, figure.qty_in_inventory) == (
-                available,
-                inventory,
-            ):
+            same_available = figure.qty_available == available
+            if same_available and figure.qty_in_inventory == inventory:
                 same.append(no)
         if same:
             keys["nos"] = orjson.dumps(same).decode() if sqlite else same
@@ -362,7 +358,6 @@ class StockTransaction:
             )
 
     async def _write(self, account_id: str, levels: dict[str, _Level]) -> None:
-        await self._redate(account_id, levels)
         rows = [_bound(level) for level in levels.values() if level.dirty]
         if not rows:
             return
@@ -384,24 +379,6 @@ class StockTransaction:
             ),
             rows,
         )
-
-    async def _redate(self, account_id: str, levels: dict[str, _Level]) -> None:
-        # Rows whose only change is a later date take one statement per date
-        # and slice instead of one per row: most rows of a full sync.
-        by_date: dict[datetime, list[str]] = defaultdict(list)
-        for level in levels.values():
-            if level.redated and not level.dirty and level.figure is not None:
-                by_date[level.figure.as_of].append(level.external_no)
-        for as_of, external_nos in by_date.items():
-            for part in chunks(external_nos):
-                await self._conn.execute(
-                    stock_levels.update()
-                    .where(
-                        stock_levels.c.account_id == account_id,
-                        among(stock_levels.c.external_no, part, self._store.is_sqlite),
-                    )
-                    .values(as_of=as_of)
-                )
 
     async def _known(self, account_id: str, external_nos: list[str]) -> set[str]:
         known: set[str] = set()
@@ -648,17 +625,12 @@ def _apply(levels: dict[str, _Level], figures: Mapping[str, Figure]) -> int:
         level = levels[no]
         if not supersedes(figure.as_of, _as_of(level)):
             continue
-        same = level.figure is not None and (
-            level.figure.qty_available == figure.qty_available
-            and level.figure.qty_in_inventory == figure.qty_in_inventory
-        )
-        if level.figure is not None and not same:
+        if level.figure is not None and (
+            level.figure.qty_available != figure.qty_available
+            or level.figure.qty_in_inventory != figure.qty_in_inventory
+        ):
             drifted += 1
-        level.figure = figure
-        if same:
-            level.redated = True
-        else:
-            level.dirty = True
+        level.figure, level.dirty = figure, True
     return drifted
 
 
@@ -683,13 +655,11 @@ UPDATE stock_levels SET as_of = :as_of WHERE account_id = :account AND {among}
 _AS_OF = sa.bindparam("as_of", type_=UtcDateTime())
 _UNHELD_SQLITE = sa.text(_UNHELD.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
 _UNHELD_POSTGRESQL = sa.text(_UNHELD.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
-_LOCK_POSTGRESQL = sa.text(
-    """
-SELECT external_no FROM stock_levels
-WHERE account_id = :account AND external_no = ANY(CAST(:nos AS text[]))
+_LOCK = """
+SELECT external_no FROM stock_levels WHERE account_id = :account AND {among}
 ORDER BY external_no FOR UPDATE
 """
-)
+_LOCK_POSTGRESQL = sa.text(_LOCK.format(among=_AMONG_POSTGRESQL))
 _REDATE_SQLITE = sa.text(_REDATE.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
 _REDATE_POSTGRESQL = sa.text(_REDATE.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
 
