@@ -126,6 +126,7 @@ class ServerSettings(_Strict):
     metrics_listen: str = "127.0.0.1:9464"
     max_message_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None

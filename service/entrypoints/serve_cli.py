@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 from service.bootstrap import build_app
 from service.config import Settings, load_settings
@@ -38,8 +41,21 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"server": server})
     configure_logging(settings.log.level, settings.log.format)
 
-    asyncio.run(_serve(settings, sandbox=args.sandbox))
+    run_loop(_serve(settings, sandbox=args.sandbox), settings.server.event_loop)
     return 0
+
+
+def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
+    """Run `main` on the configured event loop.
+
+    uvloop is the default: the same server spends about a sixth less CPU time
+    per trivial call on it than on asyncio's own loop (bench/grpc_overhead.py).
+    `asyncio` is there for debugging and for platforms without uvloop.
+    """
+    if event_loop == "uvloop":
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 async def _serve(settings: Settings, *, sandbox: bool) -> None:

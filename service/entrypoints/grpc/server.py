@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 import grpc
@@ -126,6 +127,18 @@ def _add_connector_service(
     server.add_registered_method_handlers(SERVICE_NAME, handlers)  # type: ignore[attr-defined] # newer than the stubs
 
 
+def freeze_startup_heap() -> None:
+    """Exempt the objects built at start from the cycle collector.
+
+    The modules, settings, metadata and rule sets built at start live as long
+    as the process. Left in the collector's oldest generation, every full
+    collection scans all of them again; measured in bench/grpc_overhead.py,
+    that cost about a tenth of the CPU time of a trivial call.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     if settings.tls_cert_file is None or settings.tls_key_file is None:
         return None
@@ -154,6 +167,7 @@ async def serve_until_signalled(app: App) -> None:
     """
     server = GrpcServer(app)
     await server.start()
+    freeze_startup_heap()
     if app.settings.server.metrics_listen:
         metrics_port = serve_metrics(app.settings.server.metrics_listen)
         _log.info("metrics.started", port=metrics_port)
