@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from service.logging import configure_logging, get_logger
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Put back the configuration of before: the one made here writes to the
+    captured stderr, which is closed after the test."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 class TestLogging:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import orjson
 import sqlalchemy as sa
 
 from service.adapters.store.database import Connection, Database
@@ -22,6 +22,7 @@ from service.adapters.store.tables import events
 from service.domain.events import Event, EventType, NewEvent
 
 _EVENT_LOCK = 0x45564E54  # "EVNT"
+_APPEND = events.insert()
 
 
 class EventSignal:
@@ -63,13 +64,13 @@ class SqlEventLog:
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK})"))
         now = datetime.now(UTC)
         await conn.execute(
-            events.insert(),
+            _APPEND,
             [
                 {
                     "account_id": event.account_id,
                     "type": event.type.value,
                     "time": now,
-                    "payload": json.dumps(event.payload, separators=(",", ":")),
+                    "payload": orjson.dumps(event.payload).decode(),
                 }
                 for event in new
             ],
@@ -102,7 +103,7 @@ class SqlEventLog:
                 account_id=row.account_id,
                 type=EventType(row.type),
                 time=row.time,
-                payload=json.loads(row.payload),
+                payload=orjson.loads(row.payload),
             )
             for row in rows
         ]

@@ -53,7 +53,24 @@ _SELECT_RECORD = sa.select(orders.c.record).where(_key(orders))
 _LOCK_RECORD = _SELECT_RECORD.with_for_update()
 _UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 _DEQUEUE = order_outbox.delete().where(_key(order_outbox))
-_ENQUEUE = order_outbox.insert()
+
+
+def _enqueue(dialect: Any) -> Any:
+    statement = dialect.insert(order_outbox)
+    return statement.on_conflict_do_update(
+        index_elements=[order_outbox.c.account_id, order_outbox.c.order_id],
+        set_={
+            "due_at": statement.excluded.due_at,
+            "claimed_until": None,
+            "attempts": 0,
+            "first_attempt_at": None,
+            "last_error": None,
+        },
+    )
+
+
+_ENQUEUE = {"sqlite": _enqueue(sqlite), "postgresql": _enqueue(postgresql)}
+_ADD_TIMELINE = order_timeline.insert()
 _RESCHEDULE = (
     order_outbox.update()
     .where(_key(order_outbox))
@@ -91,8 +108,7 @@ class OrderTransaction:
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
-        dialect = "sqlite" if self._store.is_sqlite else "postgresql"
-        await self._conn.execute(_UPSERT[dialect], values)
+        await self._conn.execute(_UPSERT[self._store.dialect], values)
 
     async def add_timeline(
         self, account_id: str, order_id: str, entries: Sequence[TimelineEntry]
@@ -100,7 +116,7 @@ class OrderTransaction:
         """Append timeline entries of an order."""
         if entries:
             await self._conn.execute(
-                order_timeline.insert(),
+                _ADD_TIMELINE,
                 [
                     {
                         "account_id": account_id,
@@ -115,14 +131,13 @@ class OrderTransaction:
 
     async def enqueue(self, account_id: str, order_id: str, due_at: datetime) -> None:
         """Queue the order for sending (again), with fresh retry bookkeeping."""
-        await self.dequeue(account_id, order_id)
         values = {
             "account_id": account_id,
             "order_id": order_id,
             "due_at": due_at,
             "attempts": 0,
         }
-        await self._conn.execute(_ENQUEUE, values)
+        await self._conn.execute(_ENQUEUE[self._store.dialect], values)
 
     async def dequeue(self, account_id: str, order_id: str) -> None:
         """Take the order off the send queue."""
@@ -158,6 +173,11 @@ class SqlOrderStore:
     def is_sqlite(self) -> bool:
         """Whether the store is SQLite (no row locks; writers are serialized)."""
         return self._database.is_sqlite
+
+    @property
+    def dialect(self) -> str:
+        """The name of the SQL dialect spoken: sqlite or postgresql."""
+        return "sqlite" if self._database.is_sqlite else "postgresql"
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[OrderTransaction]:

@@ -61,6 +61,14 @@ class _Level:
 
 
 @dataclass
+class _Held:
+    """The holds on one item: the sum of the open ones, the processed ones."""
+
+    open: int = 0
+    processed: list[Hold] = field(default_factory=list)
+
+
+@dataclass
 class Outcome:
     """What a write did: levels whose sellable value moved, drift, new unknowns."""
 
@@ -108,10 +116,13 @@ class StockTransaction:
     ) -> set[str]:
         """Make an open order hold `quantities`; the ExternalNos touched."""
         before = await self._order_holds(account_id, order_id)
-        await self.drop_holds(account_id, order_id)
+        if before:
+            await self._conn.execute(
+                _DROP_ORDER_HOLDS, _order_key(account_id, order_id)
+            )
         if quantities:
             await self._conn.execute(
-                stock_holds.insert(),
+                _ADD_HOLDS,
                 [
                     {
                         "account_id": account_id,
@@ -130,26 +141,18 @@ class StockTransaction:
     ) -> set[str]:
         """Date when Boltrics was seen to have processed the order."""
         touched = set(await self._order_holds(account_id, order_id))
-        await self._conn.execute(
-            stock_holds.update()
-            .where(
-                stock_holds.c.account_id == account_id,
-                stock_holds.c.order_id == order_id,
-                stock_holds.c.processed_at.is_(None),
-            )
-            .values(processed_at=moment)
-        )
+        if touched:
+            keys = _order_key(account_id, order_id) | {"v_moment": moment}
+            await self._conn.execute(_MARK_PROCESSED, keys)
         return touched
 
     async def drop_holds(self, account_id: str, order_id: str) -> set[str]:
         """Release every hold of an order; the ExternalNos touched."""
         touched = set(await self._order_holds(account_id, order_id))
-        await self._conn.execute(
-            stock_holds.delete().where(
-                stock_holds.c.account_id == account_id,
-                stock_holds.c.order_id == order_id,
+        if touched:
+            await self._conn.execute(
+                _DROP_ORDER_HOLDS, _order_key(account_id, order_id)
             )
-        )
         return touched
 
     async def settle(
@@ -253,13 +256,8 @@ class StockTransaction:
         self.emitted = self.emitted or bool(views)
 
     async def _order_holds(self, account_id: str, order_id: str) -> list[str]:
-        rows = await self._conn.execute(
-            sa.select(stock_holds.c.external_no).where(
-                stock_holds.c.account_id == account_id,
-                stock_holds.c.order_id == order_id,
-            )
-        )
-        return [row.external_no for row in rows]
+        rows = await self._conn.execute(_ORDER_HOLDS, _order_key(account_id, order_id))
+        return list(rows.scalars())
 
     async def _lock_levels(
         self, account_id: str, external_nos: list[str], now: datetime
@@ -295,36 +293,43 @@ class StockTransaction:
 
     async def _holds(
         self, account_id: str, external_nos: list[str]
-    ) -> dict[str, list[Hold]]:
-        found: dict[str, list[Hold]] = defaultdict(list)
-        for part in chunks(external_nos):
-            rows = await self._conn.execute(
-                sa.select(stock_holds).where(
-                    stock_holds.c.account_id == account_id,
-                    among(stock_holds.c.external_no, part, self._store.is_sqlite),
-                )
-            )
-            for row in rows:
-                found[row.external_no].append(
-                    Hold(
-                        row.order_id,
-                        row.external_no,
-                        int(row.quantity),
-                        row.processed_at,
-                    )
-                )
+    ) -> dict[str, _Held]:
+        # Open holds always count, so SQL adds them up; only processed holds,
+        # compared with each level's figure, come back one by one.
+        sqlite = self._store.is_sqlite
+        keys = {
+            "account": account_id,
+            "nos": orjson.dumps(external_nos).decode() if sqlite else external_nos,
+        }
+        found: dict[str, _Held] = defaultdict(_Held)
+        open_sums = await self._conn.execute(
+            _OPEN_HELD_SQLITE if sqlite else _OPEN_HELD_POSTGRESQL, keys
+        )
+        for row in open_sums:
+            no, quantity = tuple(row)
+            found[no].open = int(quantity)
+        processed = await self._conn.execute(
+            _PROCESSED_HELD_SQLITE if sqlite else _PROCESSED_HELD_POSTGRESQL, keys
+        )
+        for row in processed:
+            order_id, no, quantity, processed_at = tuple(row)
+            found[no].processed.append(Hold(order_id, no, int(quantity), processed_at))
         return found
 
     def _recompute(
         self,
         levels: dict[str, _Level],
-        holds: dict[str, list[Hold]],
+        holds: dict[str, _Held],
         now: datetime,
     ) -> set[str]:
         moved = set()
         for no, level in levels.items():
-            as_of = level.figure.as_of if level.figure else None
-            held = reserved(holds.get(no, ()), as_of)
+            item = holds.get(no)
+            held = (
+                0
+                if item is None
+                else item.open + reserved(item.processed, _as_of(level))
+            )
             available = level.figure.qty_available if level.figure else 0
             value = sellable(available, held)
             if held != level.reserved:
@@ -338,13 +343,13 @@ class StockTransaction:
         self,
         account_id: str,
         levels: dict[str, _Level],
-        holds: dict[str, list[Hold]],
+        holds: dict[str, _Held],
     ) -> None:
         # A hold the newest figure includes never counts again (as_of only grows).
         settled = [
             {"b_order": hold.order_id, "b_no": hold.external_no}
-            for no, item_holds in holds.items()
-            for hold in item_holds
+            for no, item in holds.items()
+            for hold in item.processed
             if not counts(hold, _as_of(levels[no]))
         ]
         if settled:
@@ -662,6 +667,43 @@ ORDER BY external_no FOR UPDATE
 _LOCK_POSTGRESQL = sa.text(_LOCK.format(among=_AMONG_POSTGRESQL))
 _REDATE_SQLITE = sa.text(_REDATE.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
 _REDATE_POSTGRESQL = sa.text(_REDATE.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
+_OPEN_HELD = """
+SELECT external_no, SUM(quantity) FROM stock_holds
+WHERE account_id = :account AND {among} AND processed_at IS NULL
+GROUP BY external_no
+"""
+_PROCESSED_HELD = """
+SELECT order_id, external_no, quantity, processed_at FROM stock_holds
+WHERE account_id = :account AND {among} AND processed_at IS NOT NULL
+"""
+_OPEN_HELD_SQLITE = sa.text(_OPEN_HELD.format(among=_AMONG_SQLITE))
+_OPEN_HELD_POSTGRESQL = sa.text(_OPEN_HELD.format(among=_AMONG_POSTGRESQL))
+_PROCESSED_HELD_SQLITE = sa.text(_PROCESSED_HELD.format(among=_AMONG_SQLITE)).columns(
+    processed_at=UtcDateTime()
+)
+_PROCESSED_HELD_POSTGRESQL = sa.text(
+    _PROCESSED_HELD.format(among=_AMONG_POSTGRESQL)
+).columns(processed_at=UtcDateTime())
+
+
+# The statements of the projector's per-order steps, built once: building
+# a statement and its cache key cost more than running it on SQLite.
+_ORDER_KEY = sa.and_(
+    stock_holds.c.account_id == sa.bindparam("k_account"),
+    stock_holds.c.order_id == sa.bindparam("k_order"),
+)
+_ORDER_HOLDS = sa.select(stock_holds.c.external_no).where(_ORDER_KEY)
+_DROP_ORDER_HOLDS = stock_holds.delete().where(_ORDER_KEY)
+_ADD_HOLDS = stock_holds.insert()
+_MARK_PROCESSED = (
+    stock_holds.update()
+    .where(_ORDER_KEY, stock_holds.c.processed_at.is_(None))
+    .values(processed_at=sa.bindparam("v_moment"))
+)
+
+
+def _order_key(account_id: str, order_id: str) -> dict[str, Any]:
+    return {"k_account": account_id, "k_order": order_id}
 
 
 def _as_of(level: _Level) -> datetime | None:
