@@ -63,6 +63,7 @@ from service.domain.shipments import (
 from service.errors import FieldViolation, InvalidArgument
 from service.logging import get_logger
 from service.services.orders import utc_now
+from service.services.pacing import PollPacer
 
 _log = get_logger(__name__)
 
@@ -154,6 +155,7 @@ class ShipmentService:
         self._account_for = account_for
         self._accounts = accounts
         self._poll_seconds = poll_seconds
+        self._pacer = PollPacer(poll_seconds)
         self._clock = clock
 
     # --- from callers --------------------------------------------------------
@@ -213,7 +215,7 @@ class ShipmentService:
         handled = await self._adopt_waiting()
         for account_id in self._accounts():
             gateway = self._gateway_for(account_id)
-            if gateway is None:
+            if gateway is None or not self._pacer.due(account_id, gateway):
                 continue
             try:
                 handled += await self._collect(account_id, gateway)

@@ -51,6 +51,7 @@ from service.domain.stock import order_quantities as quantities_of
 from service.errors import NotFound
 from service.logging import get_logger
 from service.services.orders import utc_now
+from service.services.pacing import PollPacer
 
 _log = get_logger(__name__)
 
@@ -119,6 +120,7 @@ class StockService:
         self._accounts = accounts
         self._full_sync = timedelta(seconds=full_sync_seconds)
         self._poll_seconds = poll_seconds
+        self._pacer = PollPacer(poll_seconds)
         self._clock = clock
 
     @property
@@ -235,7 +237,7 @@ class StockService:
         handled = 0
         for account_id in self._accounts():
             gateway = self._gateway_for(account_id)
-            if gateway is None:
+            if gateway is None or not self._pacer.due(account_id, gateway):
                 continue
             try:
                 handled += await self._collect(account_id, gateway)

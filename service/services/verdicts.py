@@ -33,6 +33,7 @@ from service.domain.orders import (
 )
 from service.logging import get_logger
 from service.services.orders import order_event, utc_now
+from service.services.pacing import PollPacer
 
 _log = get_logger(__name__)
 
@@ -51,6 +52,7 @@ class VerdictFollower:
         self._store = store
         self._gateway_for = gateway_for
         self._poll_seconds = poll_seconds
+        self._pacer = PollPacer(poll_seconds)
         self._clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -72,7 +74,7 @@ class VerdictFollower:
         decided = 0
         for account_id, records in by_account.items():
             gateway = self._gateway_for(account_id)
-            if gateway is None:
+            if gateway is None or not self._pacer.due(account_id, gateway):
                 continue
             try:
                 decided += await self._follow(account_id, gateway, records)

@@ -35,6 +35,7 @@ class FakeGateway:
     def __init__(self) -> None:
         self.posted: list[tuple[str, str, bytes]] = []
         self.fail_with: Exception | None = None
+        self.congested = False
 
     def transient(self) -> None:
         """Every post fails as if Boltrics were down."""

@@ -73,6 +73,11 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+# Calls waiting for the rate limit from which the connection counts as
+# congested: more than a poll's few pages, fewer than the dispatcher's sends.
+CONGESTED_CALLS = 4
+
+
 class HttpxBoltricsGateway:
     """The `BoltricsGateway` of one connection, over an httpx `AsyncClient`.
 
@@ -313,6 +318,11 @@ class HttpxBoltricsGateway:
             "stock_levels", doc.STOCK_LEVELS_PATH, params
         ):
             yield [doc.stock_level_from_json(row) for row in rows]
+
+    @property
+    def congested(self) -> bool:
+        """Whether at least `CONGESTED_CALLS` calls wait for the rate limit."""
+        return self._limiter.queued() >= CONGESTED_CALLS
 
     async def aclose(self) -> None:
         """Close the HTTP connections, if this gateway opened them."""

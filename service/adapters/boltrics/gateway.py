@@ -70,6 +70,12 @@ class BoltricsGateway(Protocol):
         """Every stock level (changed since `modified_since`), a page at a time."""
         ...
 
+    @property
+    def congested(self) -> bool:
+        """Whether calls queue for the connection's rate limit now: background
+        polls then space out, leaving the slots to orders."""
+        ...
+
     async def aclose(self) -> None:
         """Release the gateway's connections."""
         ...

@@ -61,6 +61,14 @@ class RateLimiter:
         """False when the rate is zero or less and every call passes at once."""
         return self.rate > 0
 
+    def queued(self) -> float:
+        """How many calls' worth of slots are taken ahead of now (0 when a call
+        would pass at once)."""
+        if not self.enabled:
+            return 0.0
+        ahead = self._theoretical_arrival - self._tolerance - self.clock.now()
+        return max(0.0, ahead) / self._interval
+
     async def acquire(self, *, deadline: float | None = None) -> None:
         """Wait for a slot; BoltricsDeadlineExceeded if it comes after `deadline`."""
         if not self.enabled:

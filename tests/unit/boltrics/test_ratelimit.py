@@ -129,3 +129,27 @@ class TestRateLimiter:
         granted = await grant_times(limiter, clock, [0.0])
 
         assert granted == [pytest.approx(2.0)]
+
+    async def test_queued_counts_the_slots_taken_ahead(self) -> None:
+        """Callers waiting for their slot show as queued; none once they passed."""
+        clock = FakeClock()
+        limiter = RateLimiter(10, clock=clock)
+        assert limiter.queued() == 0
+
+        waiting = [asyncio.create_task(limiter.acquire()) for _ in range(5)]
+        await asyncio.sleep(0)
+        # The first passed at once; four more wait, and the next free slot is
+        # the fifth, 0.5 s ahead.
+        assert limiter.queued() == pytest.approx(5)
+
+        await clock.run_until_idle()
+        await asyncio.gather(*waiting)
+        clock.time += 1.0
+        assert limiter.queued() == 0
+
+    async def test_queued_is_zero_when_off(self) -> None:
+        """A limiter that is off never has anything queued."""
+        limiter = RateLimiter(0, clock=FakeClock())
+        for _ in range(10):
+            await limiter.acquire()
+        assert limiter.queued() == 0
