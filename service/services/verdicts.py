@@ -1,16 +1,22 @@
 """Follows Boltrics' verdict on sent orders: Processed, or Failed and why.
 
 No request per order: each round lists the account's pending messages (New,
-then Processing) and then its Failed ones. A sent message that is not pending
-has been decided; it failed if the Failed list, read after the pending list,
-holds it, and was processed otherwise. Reading in this order means a message
-that fails between the two reads is still seen as failed.
+then Processing). A sent message that is not pending has been decided; it
+failed if the Failed list, read after the pending lists, holds it, and was
+processed otherwise. Reading in this order means a message that fails between
+the reads is still seen as failed.
+
+The Failed list keeps every failure ever, and Boltrics cannot filter it by
+date. So a round in which nothing was decided does not read it, and a round
+that decided fewer orders than that list had pages the last time reads those
+few messages by id instead: a round never costs more requests than listing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -18,10 +24,12 @@ from datetime import datetime
 from service.adapters.boltrics import (
     BoltricsError,
     BoltricsGateway,
+    BoltricsNotFound,
     Direction,
     MessageStatus,
     MessageType,
 )
+from service.adapters.boltrics.documents import MAX_MESSAGE_PAGE
 from service.adapters.store.orders import SqlOrderStore
 from service.domain.events import EventType
 from service.domain.orders import (
@@ -53,6 +61,7 @@ class VerdictFollower:
         self._gateway_for = gateway_for
         self._poll_seconds = poll_seconds
         self._pacer = PollPacer(poll_seconds)
+        self._failed_pages: dict[str, int] = {}
         self._clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -89,8 +98,21 @@ class VerdictFollower:
     ) -> int:
         pending = await _message_ids(gateway, MessageStatus.NEW)
         pending |= await _message_ids(gateway, MessageStatus.PROCESSING)
-        # TODO: the Failed list grows with history and is read whole each round;
-        # Boltrics' filter has no date, so a cursor of seen ids would be needed.
+        decided = [record for record in records if record.message_id not in pending]
+        if not decided:
+            return 0
+        if len(decided) < self._failed_pages.get(account_id, 1):
+            verdicts = await _read_each(gateway, decided)
+        else:
+            verdicts = await self._list_failed(account_id, gateway, decided)
+        for record in decided:
+            if record.message_id in verdicts:
+                await self._decide(record, verdicts[record.message_id])
+        return len(verdicts)
+
+    async def _list_failed(
+        self, account_id: str, gateway: BoltricsGateway, decided: list[OrderRecord]
+    ) -> dict[str, str | None]:
         failed = {
             message.id: message.error_text
             async for message in gateway.list_messages(
@@ -99,14 +121,10 @@ class VerdictFollower:
                 message_type=MessageType.RECEIVE_SHIPMENT,
             )
         }
-
-        decided = 0
-        for record in records:
-            if record.message_id in pending:
-                continue
-            await self._decide(record, failed.get(record.message_id))
-            decided += 1
-        return decided
+        self._failed_pages[account_id] = max(
+            1, math.ceil(len(failed) / MAX_MESSAGE_PAGE)
+        )
+        return {record.message_id: failed.get(record.message_id) for record in decided}
 
     async def _decide(self, record: OrderRecord, error: str | None) -> None:
         now = self._clock()
@@ -154,6 +172,30 @@ class VerdictFollower:
             message_id=record.message_id,
             error=error,
         )
+
+
+async def _read_each(
+    gateway: BoltricsGateway, decided: list[OrderRecord]
+) -> dict[str, str | None]:
+    """The verdict of each message, read by id: its error text when it failed,
+    None when Boltrics processed (or skipped) it; left out while still pending."""
+    verdicts: dict[str, str | None] = {}
+    for record in decided:
+        try:
+            message = await gateway.get_message(record.message_id)
+        except BoltricsNotFound:
+            _log.warning(
+                "verdicts.message_missing",
+                account=record.account_id,
+                order_id=record.order.order_id,
+                message_id=record.message_id,
+            )
+            continue
+        if message.status == MessageStatus.FAILED:
+            verdicts[record.message_id] = message.error_text
+        elif message.status not in (MessageStatus.NEW, MessageStatus.PROCESSING):
+            verdicts[record.message_id] = None
+    return verdicts
 
 
 async def _message_ids(gateway: BoltricsGateway, status: MessageStatus) -> set[str]:

@@ -1,0 +1,215 @@
+"""Boltrics' verdicts on sent orders, followed against the sandbox, with the
+requests each round costs counted."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from service.adapters.boltrics import (
+    HttpxBoltricsGateway,
+    MessageType,
+    RateLimiter,
+)
+from service.adapters.store.database import Database
+from service.adapters.store.events import SqlEventLog
+from service.adapters.store.orders import SqlOrderStore
+from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
+from service.domain.orders import Address, Order, OrderLine, OrderState
+from service.sandbox import run_sandbox
+from service.services.dispatcher import OrderDispatcher
+from service.services.orders import OrderService
+from service.services.verdicts import VerdictFollower
+from tests.integration.boltrics.orders import order_xml
+from tests.support.fakes import FakeDecider, FakeStatuses
+
+CLIENT_ID = "verdicts-test"
+CLIENT_SECRET = "verdicts-secret"
+ACCOUNT = "acme"
+
+
+@dataclass
+class Requests:
+    """The API requests a gateway made, as (method, status filter or path)."""
+
+    seen: list[tuple[str, str]] = field(default_factory=list)
+
+    async def record(self, request: httpx.Request) -> None:
+        if "/diMessages" in request.url.path:
+            self.seen.append((request.method, request.url.params.get("$filter", "")))
+
+    def lists_of(self, status: str) -> int:
+        return sum(
+            1
+            for method, conditions in self.seen
+            if method == "GET" and f"status eq '{status}'" in conditions
+        )
+
+    def reads_by_id(self) -> int:
+        return sum(1 for method, conditions in self.seen if not conditions)
+
+
+@dataclass
+class World:
+    orders: OrderService
+    dispatcher: OrderDispatcher
+    follower: VerdictFollower
+    gateway: HttpxBoltricsGateway
+    requests: Requests
+    items_url: str
+
+    async def add_item(self, external_no: str) -> None:
+        """Make an item known to the warehouse."""
+        async with httpx.AsyncClient() as control:
+            body = {"items": [{"externalNo": external_no}]}
+            response = await control.post(self.items_url, json=body)
+            response.raise_for_status()
+
+
+@pytest.fixture
+def process_delay() -> float:
+    """How long the sandbox takes to process a message."""
+    return 0.01
+
+
+@pytest.fixture
+async def world(any_store_url: str, process_delay: float) -> AsyncIterator[World]:
+    """Orders sent to a sandbox that processes them after `process_delay`."""
+    async with run_sandbox(
+        "127.0.0.1",
+        0,
+        clients={CLIENT_ID: CLIENT_SECRET},
+        rate_limit=0,
+        process_delay=process_delay,
+        seed=3,
+    ) as sandbox:
+        connection = BoltricsConnection(
+            base_url=sandbox.base_url,
+            company_id=str(uuid.uuid4()),
+            token_url=sandbox.token_url,
+            client_id=CLIENT_ID,
+            client_secret=SecretRef(env="VERDICTS_TEST_UNUSED"),
+        )
+        requests = Requests()
+        http = httpx.AsyncClient(event_hooks={"request": [requests.record]})
+        gateway = HttpxBoltricsGateway(
+            connection,
+            account=ACCOUNT,
+            secret=SecretStr(CLIENT_SECRET),
+            http=http,
+            limiter=RateLimiter(0),
+        )
+        database = Database(any_store_url)
+        await database.open()
+        store = SqlOrderStore(database, SqlEventLog(database))
+        account = Account(id=ACCOUNT, boltrics=connection)
+        dispatcher = OrderDispatcher(
+            store, lambda _a: gateway, lambda _a: account, OrderSettings()
+        )
+        orders = OrderService(
+            store, FakeDecider(), FakeStatuses(), wake_dispatcher=dispatcher.wake
+        )
+        follower = VerdictFollower(store, lambda _a: gateway, poll_seconds=1)
+        items_url = f"{sandbox.control_url}/companies/{connection.company_id}/items"
+        yield World(orders, dispatcher, follower, gateway, requests, items_url)
+        await database.close()
+        await http.aclose()
+
+
+def _order(order_id: str, sku: str) -> Order:
+    return Order(
+        order_id=order_id,
+        order_number=order_id,
+        source_platform="woo",
+        buckles_status="processing",
+        paid=True,
+        delivery_address=Address(name="A", postcode="1234AB", city="X", country="NL"),
+        lines=(OrderLine(sku=sku, quantity=1),),
+        shipping_preference="standard",
+    )
+
+
+async def _send(world: World, *order_ids: str) -> None:
+    """Send orders of an item Boltrics does not know: each of them fails."""
+    for order_id in order_ids:
+        await world.orders.create(ACCOUNT, _order(order_id, "NO-SUCH-ITEM"))
+    await world.dispatcher.drain_once()
+    await asyncio.sleep(0.3)  # the sandbox processes after 10 ms
+
+
+async def _failed_history(world: World, count: int) -> None:
+    """Messages of long ago that failed: the Failed list's history."""
+    for number in range(count):
+        reference = f"old-{number}"
+        await world.gateway.submit(
+            MessageType.RECEIVE_SHIPMENT, reference, order_xml(reference, "NO-SUCH")
+        )
+    await asyncio.sleep(0.3)
+
+
+class TestVerdictRequests:
+    @pytest.mark.parametrize("process_delay", [30.0])
+    async def test_a_round_without_decided_orders_does_not_list_failures(
+        self, world: World
+    ) -> None:
+        """While every sent order is still New, the Failed list is not read."""
+        await world.orders.create(ACCOUNT, _order("o-1", "NO-SUCH-ITEM"))
+        await world.dispatcher.drain_once()
+        world.requests.seen.clear()
+
+        assert await world.follower.follow_once() == 0
+
+        assert world.requests.lists_of("New") == 1
+        assert world.requests.lists_of("Failed") == 0
+        record, _ = await world.orders.get(ACCOUNT, "o-1")
+        assert record.state is OrderState.SENT
+
+    async def test_few_decided_orders_are_read_by_id_when_the_list_is_long(
+        self, world: World
+    ) -> None:
+        """Once the Failed list is known to span three pages, two decided orders
+        are read by id (two requests) instead of listing it, and still fail
+        with Boltrics' text."""
+        await _failed_history(world, 250)
+        await _send(world, "o-1")
+        world.requests.seen.clear()
+        assert await world.follower.follow_once() == 1
+        assert world.requests.lists_of("Failed") == 3
+
+        await _send(world, "o-2", "o-3")
+        world.requests.seen.clear()
+        assert await world.follower.follow_once() == 2
+
+        assert world.requests.lists_of("Failed") == 0
+        assert world.requests.reads_by_id() == 2
+        for order_id in ("o-1", "o-2", "o-3"):
+            record, _ = await world.orders.get(ACCOUNT, order_id)
+            assert record.state is OrderState.FAILED
+            assert "NO-SUCH-ITEM" in record.last_error
+
+    async def test_many_decided_orders_list_the_failures(self, world: World) -> None:
+        """When as many orders were decided as the list has pages, it is listed;
+        a processed order among them is marked processed."""
+        await world.add_item("SKU-1")
+        await _send(world, "o-1")
+        await world.follower.follow_once()
+
+        await _send(world, "o-2")
+        await world.orders.create(ACCOUNT, _order("o-3", "SKU-1"))
+        await world.dispatcher.drain_once()
+        await asyncio.sleep(0.3)
+        world.requests.seen.clear()
+        assert await world.follower.follow_once() == 2
+
+        assert world.requests.lists_of("Failed") == 1
+        assert world.requests.reads_by_id() == 0
+        failed, _ = await world.orders.get(ACCOUNT, "o-2")
+        assert failed.state is OrderState.FAILED
+        processed, _ = await world.orders.get(ACCOUNT, "o-3")
+        assert processed.state is OrderState.PROCESSED
