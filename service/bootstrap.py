@@ -142,7 +142,9 @@ async def build_app(
     authenticator = Authenticator.from_settings(settings.callers)
     rules = RulesRuntime.load(settings.rules)
 
-    database = Database(settings.store.url)
+    database = Database(
+        settings.store.url, sqlite_synchronous=settings.store.sqlite_synchronous
+    )
     await database.open()
     events = SqlEventLog(database)
     order_store = SqlOrderStore(database, events)

@@ -146,6 +146,7 @@ class StoreSettings(_Strict):
     """Where data lives: a SQLite file by default, PostgreSQL for replicas."""
 
     url: str = "sqlite+aiosqlite:///connector.sqlite3"
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
     @field_validator("url")
     @classmethod

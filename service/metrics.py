@@ -33,6 +33,11 @@ RULE_HITS = Counter(
     "Shipping decisions, by account and the rule that matched (or 'none').",
     ["account", "rule"],
 )
+STORE_GROUP_SIZE = Histogram(
+    "connector_store_group_commit_size",
+    "Write transactions that shared one SQLite commit.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 
 
 def serve_metrics(listen: str) -> int:

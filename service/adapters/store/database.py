@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from alembic import command
@@ -25,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import Executable
 
+from service.adapters.store.sqlite_group import WRITE_OPTION, GroupCommitConnection
 from service.errors import ConfigurationError
 from service.logging import get_logger
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_WRITE = "connector_write"
 _MIGRATING = threading.Lock()
 
 _log = get_logger(__name__)
@@ -50,38 +51,18 @@ class Connection(Protocol):
         ...
 
 
-class _InlineConnection:
-    """A synchronous SQLite connection behind the async `execute` of `Connection`.
-
-    SQLite answers from the local file in microseconds, while handing every
-    statement to a driver thread (as aiosqlite does) costs a thread switch or
-    more per statement: inline, an order's whole transaction is quicker than
-    one such switch.
-    """
-
-    def __init__(self, conn: sa.Connection):
-        self._conn = conn
-
-    @property
-    def dialect(self) -> sa.Dialect:
-        return self._conn.dialect
-
-    async def execute(
-        self, statement: Executable, parameters: Any = None
-    ) -> CursorResult[Any]:
-        return self._conn.execute(statement, parameters)
-
-
 class Database:
     """An open database with a migrated schema."""
 
-    def __init__(self, url: str):
+    def __init__(
+        self, url: str, *, sqlite_synchronous: Literal["full", "normal"] = "full"
+    ):
         self.url = url
+        self._synchronous = {"full": "FULL", "normal": "NORMAL"}[sqlite_synchronous]
         self.is_sqlite = url.startswith("sqlite")
         self._engine: AsyncEngine | None = None
         self._sqlite: sa.Engine | None = None
-        self._sqlite_conn: sa.Connection | None = None
-        self._sqlite_lock = asyncio.Lock()
+        self._sqlite_conn: GroupCommitConnection | None = None
 
     @property
     def is_open(self) -> bool:
@@ -96,10 +77,10 @@ class Database:
             msg = f"setting store.url: cannot open the database ({exc})"
             raise ConfigurationError(msg) from exc
         if self.is_sqlite:
-            self._sqlite = _sqlite_engine(self.url)
+            self._sqlite = _sqlite_engine(self.url, self._synchronous)
             # One connection for the life of the store: checking one out of
             # the pool and back per transaction cost more than the transaction.
-            self._sqlite_conn = self._sqlite.connect()
+            self._sqlite_conn = GroupCommitConnection(self._sqlite.connect())
         else:
             self._engine = create_async_engine(self.url, pool_size=10, max_overflow=10)
         _log.info("store.opened", backend="sqlite" if self.is_sqlite else "postgresql")
@@ -111,43 +92,39 @@ class Database:
             await engine.dispose()
         if self._sqlite is not None:
             sqlite_engine, self._sqlite = self._sqlite, None
-            async with self._sqlite_lock:
-                if self._sqlite_conn is not None:
-                    self._sqlite_conn.close()
-                    self._sqlite_conn = None
-                sqlite_engine.dispose()
+            if self._sqlite_conn is not None:
+                await self._sqlite_conn.close()
+            sqlite_engine.dispose()
         _log.info("store.closed")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         """A read-only transaction."""
-        async with self._transaction(write=False) as conn:
+        if self._sqlite_conn is not None and self._sqlite is not None:
+            async with self._sqlite_conn.read() as conn:
+                yield conn
+            return
+        async with self._transaction() as conn:
             yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Connection]:
         """A write transaction: committed when the block ends, rolled back on error.
 
-        On SQLite one transaction runs at a time in this process (they queue on
-        an asyncio lock, and run inline); writes begin with `BEGIN IMMEDIATE`,
-        so that a writer in another process makes us wait, not fail halfway.
+        On SQLite one transaction runs at a time in this process (they queue,
+        and run inline), and writers that queue behind one another share one
+        commit (see sqlite_group); writes begin with `BEGIN IMMEDIATE`, so that
+        a writer in another process makes us wait, not fail halfway.
         """
-        async with self._transaction(write=True) as conn:
+        if self._sqlite_conn is not None and self._sqlite is not None:
+            async with self._sqlite_conn.write() as conn:
+                yield conn
+            return
+        async with self._transaction() as conn:
             yield conn
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[Connection]:
-        if self._sqlite is not None:
-            async with self._sqlite_lock:
-                conn = self._sqlite_conn
-                if conn is None:
-                    msg = "the database is closed"
-                    raise RuntimeError(msg)
-                conn.execution_options(**{_WRITE: write})  # read by _sqlite_begin
-                with conn.begin():
-                    yield _InlineConnection(conn)
-            return
-
+    async def _transaction(self) -> AsyncIterator[Connection]:
         if self._engine is None:
             msg = "the database is not open"
             raise RuntimeError(msg)
@@ -155,31 +132,33 @@ class Database:
             yield async_conn
 
 
-def _sqlite_engine(url: str) -> sa.Engine:
+def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
     path = make_url(url).database or "connector.sqlite3"
     engine = sa.create_engine(
         f"sqlite:///{path}",
         poolclass=StaticPool,
         connect_args={"check_same_thread": False, "timeout": 30},
     )
-    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "connect", functools.partial(_sqlite_connect, synchronous))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, emit BEGIN, so writes can ask for IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit survives a power loss too (NORMAL only a crash of the
+    # process); group commit shares the cost among concurrent writers.
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    write = conn.get_execution_options().get(_WRITE, False)
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
     # Straight to the driver: SQLAlchemy's statement path costs several times
     # what SQLite takes for the BEGIN itself, on every transaction.
     driver = conn.connection.driver_connection
