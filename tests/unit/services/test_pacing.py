@@ -14,14 +14,16 @@ from tests.unit.boltrics.test_gateway import connection
 from tests.unit.boltrics.test_ratelimit import FakeClock
 
 
-class _Gateway:
+class FakeGateway:
     """Only what the pacer asks of a gateway."""
 
     def __init__(self) -> None:
         self.congested = False
 
 
-class _Time:
+class FakeTime:
+    """A monotonic clock that moves only when the test moves it."""
+
     def __init__(self) -> None:
         self.now = 100.0
 
@@ -29,13 +31,15 @@ class _Time:
         return self.now
 
 
-def pacer(interval: float = 0.5) -> tuple[PollPacer, _Time]:
-    clock = _Time()
+def pacer(interval: float = 0.5) -> tuple[PollPacer, FakeTime]:
+    """A pacer on a fake clock, and the clock."""
+    clock = FakeTime()
     return PollPacer(interval, clock=clock), clock
 
 
 def gateway(congested: bool) -> Any:
-    fake = _Gateway()
+    """A stand-in gateway, congested or not."""
+    fake = FakeGateway()
     fake.congested = congested
     return fake
 
