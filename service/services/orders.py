@@ -92,11 +92,16 @@ class OrderService:
         now = self._clock()
 
         async with self._store.transaction() as txn:
-            # TODO: a shipment stored for an order not yet known does not stop
-            # the order from being queued here; the collector applies it later.
             existing = await txn.lock(account_id, order.order_id)
             if existing is not None and existing.state is not OrderState.SKIPPED:
                 return self._repeat(existing, fingerprint)
+            # Boltrics shipped an order the connector did not know yet (say, a
+            # store restored from an older backup): sending it would make a
+            # second shipment order. The shipment collector applies the stored
+            # shipment on its next round.
+            shipped = go.forward and await txn.shipment_waiting(
+                account_id, order.order_id
+            )
 
             record = OrderRecord(
                 account_id=account_id,
@@ -109,9 +114,9 @@ class OrderService:
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
-            await self._record_arrival(txn, record, existing, now)
+            await self._record_arrival(txn, record, existing, now, held=shipped)
 
-        if go.forward:
+        if go.forward and not shipped:
             self._wake()
         _log.info(
             "order.accepted" if go.forward else "order.skipped",
@@ -119,6 +124,7 @@ class OrderService:
             order_id=order.order_id,
             reason=go.reason or None,
             method=decision.method if decision else None,
+            held_for_shipment=shipped or None,
         )
         outcome = Outcome.ACCEPTED if go.forward else Outcome.SKIPPED
         return CreateOrderResult(outcome, record, repeat=existing is not None)
@@ -264,14 +270,16 @@ class OrderService:
         record: OrderRecord,
         existing: OrderRecord | None,
         now: datetime,
+        *,
+        held: bool = False,
     ) -> None:
         await txn.save(record)
         await txn.add_timeline(
             record.account_id,
             record.order.order_id,
-            _arrival_timeline(record, existing, now),
+            _arrival_timeline(record, existing, now, held=held),
         )
-        if record.state is OrderState.QUEUED:
+        if record.state is OrderState.QUEUED and not held:
             await txn.enqueue(record.account_id, record.order.order_id, now)
         event = (
             EventType.ORDER_ACCEPTED
@@ -287,7 +295,11 @@ class OrderService:
 
 
 def _arrival_timeline(
-    record: OrderRecord, existing: OrderRecord | None, now: datetime
+    record: OrderRecord,
+    existing: OrderRecord | None,
+    now: datetime,
+    *,
+    held: bool = False,
 ) -> list[TimelineEntry]:
     entries = [
         TimelineEntry(
@@ -314,9 +326,13 @@ def _arrival_timeline(
             time=now, kind=TimelineKind.DECIDED, message=decision_sentence(decision)
         )
     )
-    entries.append(
-        TimelineEntry(time=now, kind=TimelineKind.QUEUED, message="queued for Boltrics")
+    queued = (
+        "not sent: Boltrics already reported a shipment of this order, which is "
+        "applied next"
+        if held
+        else "queued for Boltrics"
     )
+    entries.append(TimelineEntry(time=now, kind=TimelineKind.QUEUED, message=queued))
     return entries
 
 

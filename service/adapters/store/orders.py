@@ -13,9 +13,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.adapters.store.database import Connection, Database
 from service.adapters.store.events import SqlEventLog
+from service.adapters.store.shipment_tables import USABLE, shipments
 from service.adapters.store.tables import order_outbox, order_timeline, orders
 from service.domain.events import NewEvent
 from service.domain.orders import OrderRecord, OrderState, TimelineEntry, TimelineKind
+from service.domain.shipments import ShipmentOutcome
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,15 @@ def _enqueue(dialect: Any) -> Any:
 
 _ENQUEUE = {"sqlite": _enqueue(sqlite), "postgresql": _enqueue(postgresql)}
 _ADD_TIMELINE = order_timeline.insert()
+_WAITING_SHIPMENT = (
+    sa.select(shipments.c.id)
+    .where(
+        _key(shipments),
+        USABLE,
+        shipments.c.outcome == ShipmentOutcome.UNKNOWN_ORDER.value,
+    )
+    .limit(1)
+)
 _RESCHEDULE = (
     order_outbox.update()
     .where(_key(order_outbox))
@@ -155,6 +166,12 @@ class OrderTransaction:
             "v_error": error,
         }
         await self._conn.execute(_RESCHEDULE, params)
+
+    async def shipment_waiting(self, account_id: str, order_id: str) -> bool:
+        """Whether a shipment of this order came before the order and waits."""
+        key = {"k_account": account_id, "k_order": order_id}
+        found = (await self._conn.execute(_WAITING_SHIPMENT, key)).first()
+        return found is not None
 
     async def emit(self, new: Sequence[NewEvent]) -> None:
         """Record events; readers are woken when the transaction commits."""

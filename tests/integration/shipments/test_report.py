@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from service.config import OrderSettings
 from service.domain.events import EventType
-from service.domain.orders import TimelineKind
+from service.domain.orders import Address, Order, OrderLine, OrderState, TimelineKind
 from service.domain.shipments import ShipmentConfirmation, ShippedLine
 from service.errors import InvalidArgument
+from service.services.dispatcher import OrderDispatcher
+from service.services.orders import OrderService, Outcome
 from tests.integration.shipments.conftest import ACCOUNT, Harness
+from tests.support.fakes import FakeDecider, FakeGateway, FakeStatuses
 from tests.unit.shipments.documents import HOSTILE, sendshipment_xml
 
 
@@ -116,3 +120,75 @@ class TestBadInput:
             await harness.service().report_xml(ACCOUNT, xml)
 
         assert raised.value.violations[0].field == "sendshipment_xml"
+
+
+class TestShipmentBeforeOrder:
+    async def test_an_order_boltrics_already_shipped_is_not_sent_again(
+        self, harness: Harness
+    ) -> None:
+        """A shipment stored for an unknown order holds that order back when it
+        comes: nothing is posted, and the collector then marks it shipped."""
+        service = harness.service()
+        await service.report(ACCOUNT, _confirmation())
+        boltrics = FakeGateway()
+        dispatcher = OrderDispatcher(
+            harness.orders,
+            lambda _account: boltrics,
+            lambda _account: harness.account,
+            OrderSettings(),
+        )
+        orders = OrderService(
+            harness.orders,
+            FakeDecider(),
+            FakeStatuses(),
+            wake_dispatcher=dispatcher.wake,
+        )
+
+        created = await orders.create(ACCOUNT, _order("o-1"))
+        await dispatcher.drain_once()
+
+        assert created.outcome is Outcome.ACCEPTED
+        assert boltrics.posted == []
+        timeline = await harness.orders.timeline(ACCOUNT, "o-1")
+        assert "already reported a shipment" in timeline[-1].message
+
+        await service.collect_once()
+
+        record = await harness.orders.get(ACCOUNT, "o-1")
+        assert record is not None and record.state is OrderState.SHIPPED
+        assert boltrics.posted == []
+
+    async def test_other_orders_are_sent_as_usual(self, harness: Harness) -> None:
+        """A waiting shipment of one order does not hold back another."""
+        await harness.service().report(ACCOUNT, _confirmation(order_id="o-9"))
+        boltrics = FakeGateway()
+        dispatcher = OrderDispatcher(
+            harness.orders,
+            lambda _account: boltrics,
+            lambda _account: harness.account,
+            OrderSettings(),
+        )
+        orders = OrderService(
+            harness.orders,
+            FakeDecider(),
+            FakeStatuses(),
+            wake_dispatcher=dispatcher.wake,
+        )
+
+        await orders.create(ACCOUNT, _order("o-1"))
+        await dispatcher.drain_once()
+
+        assert len(boltrics.posted) == 1
+
+
+def _order(order_id: str) -> Order:
+    return Order(
+        order_id=order_id,
+        order_number=order_id,
+        source_platform="woo",
+        buckles_status="processing",
+        paid=True,
+        delivery_address=Address(name="A", postcode="1234AB", city="X", country="NL"),
+        lines=(OrderLine(sku="SKU-1", quantity=1),),
+        shipping_preference="standard",
+    )
