@@ -13,11 +13,12 @@ from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
 from service.domain.events import EventType
-from service.domain.orders import Address, Order, OrderLine, OrderState, TimelineKind
+from service.domain.orders import Order, OrderLine, OrderState, TimelineKind
 from service.errors import FailedPrecondition, InvalidArgument
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, Outcome
 from tests.support.fakes import FakeClock, FakeDecider, FakeGateway, FakeStatuses
+from tests.support.orders import an_order
 
 ACCOUNT = Account(
     id="acme",
@@ -70,17 +71,7 @@ async def world(any_store_url: str) -> AsyncIterator[World]:
 
 
 def _order(order_id: str = "o-1", **changes: object) -> Order:
-    order = Order(
-        order_id=order_id,
-        order_number="#1",
-        source_platform="woo",
-        buckles_status="processing",
-        paid=True,
-        delivery_address=Address(name="A", postcode="1234AB", city="X", country="NL"),
-        lines=(OrderLine(sku="SKU-1", quantity=2),),
-        shipping_preference="standard",
-    )
-    return order.model_copy(update=changes)
+    return an_order(order_id, quantity=2, **({"order_number": "#1"} | changes))
 
 
 class TestCreate:

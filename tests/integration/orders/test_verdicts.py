@@ -21,13 +21,14 @@ from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
-from service.domain.orders import Address, Order, OrderLine, OrderState
+from service.domain.orders import OrderState
 from service.sandbox import run_sandbox
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService
 from service.services.verdicts import VerdictFollower
 from tests.integration.boltrics.orders import order_xml
 from tests.support.fakes import FakeDecider, FakeStatuses
+from tests.support.orders import an_order
 
 CLIENT_ID = "verdicts-test"
 CLIENT_SECRET = "verdicts-secret"
@@ -122,23 +123,10 @@ async def world(any_store_url: str, process_delay: float) -> AsyncIterator[World
         await http.aclose()
 
 
-def _order(order_id: str, sku: str) -> Order:
-    return Order(
-        order_id=order_id,
-        order_number=order_id,
-        source_platform="woo",
-        buckles_status="processing",
-        paid=True,
-        delivery_address=Address(name="A", postcode="1234AB", city="X", country="NL"),
-        lines=(OrderLine(sku=sku, quantity=1),),
-        shipping_preference="standard",
-    )
-
-
 async def _send(world: World, *order_ids: str) -> None:
     """Send orders of an item Boltrics does not know: each of them fails."""
     for order_id in order_ids:
-        await world.orders.create(ACCOUNT, _order(order_id, "NO-SUCH-ITEM"))
+        await world.orders.create(ACCOUNT, an_order(order_id, sku="NO-SUCH-ITEM"))
     await world.dispatcher.drain_once()
     await asyncio.sleep(0.3)  # the sandbox processes after 10 ms
 
@@ -159,7 +147,7 @@ class TestVerdictRequests:
         self, world: World
     ) -> None:
         """While every sent order is still New, the Failed list is not read."""
-        await world.orders.create(ACCOUNT, _order("o-1", "NO-SUCH-ITEM"))
+        await world.orders.create(ACCOUNT, an_order("o-1", sku="NO-SUCH-ITEM"))
         await world.dispatcher.drain_once()
         world.requests.seen.clear()
 
@@ -201,7 +189,7 @@ class TestVerdictRequests:
         await world.follower.follow_once()
 
         await _send(world, "o-2")
-        await world.orders.create(ACCOUNT, _order("o-3", "SKU-1"))
+        await world.orders.create(ACCOUNT, an_order("o-3", sku="SKU-1"))
         await world.dispatcher.drain_once()
         await asyncio.sleep(0.3)
         world.requests.seen.clear()

@@ -6,13 +6,14 @@ import pytest
 
 from service.config import OrderSettings
 from service.domain.events import EventType
-from service.domain.orders import Address, Order, OrderLine, OrderState, TimelineKind
+from service.domain.orders import OrderState, TimelineKind
 from service.domain.shipments import ShipmentConfirmation, ShippedLine
 from service.errors import InvalidArgument
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, Outcome
 from tests.integration.shipments.conftest import ACCOUNT, Harness
 from tests.support.fakes import FakeDecider, FakeGateway, FakeStatuses
+from tests.support.orders import an_order
 from tests.unit.shipments.documents import HOSTILE, sendshipment_xml
 
 
@@ -130,21 +131,9 @@ class TestShipmentBeforeOrder:
         comes: nothing is posted, and the collector then marks it shipped."""
         service = harness.service()
         await service.report(ACCOUNT, _confirmation())
-        boltrics = FakeGateway()
-        dispatcher = OrderDispatcher(
-            harness.orders,
-            lambda _account: boltrics,
-            lambda _account: harness.account,
-            OrderSettings(),
-        )
-        orders = OrderService(
-            harness.orders,
-            FakeDecider(),
-            FakeStatuses(),
-            wake_dispatcher=dispatcher.wake,
-        )
+        orders, dispatcher, boltrics = _order_side(harness)
 
-        created = await orders.create(ACCOUNT, _order("o-1"))
+        created = await orders.create(ACCOUNT, an_order("o-1"))
         await dispatcher.drain_once()
 
         assert created.outcome is Outcome.ACCEPTED
@@ -161,34 +150,24 @@ class TestShipmentBeforeOrder:
     async def test_other_orders_are_sent_as_usual(self, harness: Harness) -> None:
         """A waiting shipment of one order does not hold back another."""
         await harness.service().report(ACCOUNT, _confirmation(order_id="o-9"))
-        boltrics = FakeGateway()
-        dispatcher = OrderDispatcher(
-            harness.orders,
-            lambda _account: boltrics,
-            lambda _account: harness.account,
-            OrderSettings(),
-        )
-        orders = OrderService(
-            harness.orders,
-            FakeDecider(),
-            FakeStatuses(),
-            wake_dispatcher=dispatcher.wake,
-        )
+        orders, dispatcher, boltrics = _order_side(harness)
 
-        await orders.create(ACCOUNT, _order("o-1"))
+        await orders.create(ACCOUNT, an_order("o-1"))
         await dispatcher.drain_once()
 
         assert len(boltrics.posted) == 1
 
 
-def _order(order_id: str) -> Order:
-    return Order(
-        order_id=order_id,
-        order_number=order_id,
-        source_platform="woo",
-        buckles_status="processing",
-        paid=True,
-        delivery_address=Address(name="A", postcode="1234AB", city="X", country="NL"),
-        lines=(OrderLine(sku="SKU-1", quantity=1),),
-        shipping_preference="standard",
+def _order_side(harness: Harness) -> tuple[OrderService, OrderDispatcher, FakeGateway]:
+    """The order service and dispatcher on the harness's store, posting to a fake."""
+    boltrics = FakeGateway()
+    dispatcher = OrderDispatcher(
+        harness.orders,
+        lambda _account: boltrics,
+        lambda _account: harness.account,
+        OrderSettings(),
     )
+    orders = OrderService(
+        harness.orders, FakeDecider(), FakeStatuses(), wake_dispatcher=dispatcher.wake
+    )
+    return orders, dispatcher, boltrics
