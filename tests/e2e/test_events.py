@@ -78,7 +78,7 @@ class TestWatchEvents:
         assert [e.cursor for e in rest] == [e.cursor for e in everything[3:]]
 
     def test_new_events_arrive_on_an_open_stream(self, server: ServerProcess) -> None:
-        """An order taken while a subscriber watches reaches it within a second."""
+        """An order taken while a subscriber watches reaches it on the open stream."""
         with grpc.insecure_channel(server.address) as channel:
             stub = pb_grpc.BoltricsConnectorServiceStub(channel)
             results: list[list[pb.Event]] = []
@@ -87,14 +87,12 @@ class TestWatchEvents:
             )
             watcher.start()
             time.sleep(0.5)
-            sent_at = time.monotonic()
             _skip(stub, "acme", "live-1")
             watcher.join()
 
         (events,) = results
         assert [e.order.order.order_id for e in events] == ["live-1"]
         assert events[0].time.ToDatetime().timestamp() <= time.time()
-        assert time.monotonic() - sent_at < 3.5
 
     def test_a_subscriber_sees_only_its_accounts(self, server: ServerProcess) -> None:
         """With "*", a token for acme sees acme's events and none of globex's."""

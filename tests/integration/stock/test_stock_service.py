@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -215,11 +214,11 @@ class TestFullSync:
 class TestOrders:
     """Orders from the channels against Boltrics' figures."""
 
-    async def test_a_new_order_lowers_the_level_within_a_second(
+    async def test_a_new_order_lowers_the_level_for_subscribers(
         self, harness: Harness
     ) -> None:
         """An accepted order reaches a WatchEvents-style subscriber as a lower
-        level in under a second."""
+        level (bench/stock.py measures how soon)."""
         await harness.set_stock(A=10)
         await harness.add_products("A")
         stock = harness.service(poll_seconds=0.5)
@@ -234,16 +233,13 @@ class TestOrders:
             types=[EventType.STOCK_CHANGED],
         )
 
-        began = time.monotonic()
         await harness.accept_order("o-1", OrderState.QUEUED, A=3)
         async with asyncio.timeout(5):
             event = await anext(aiter(events))
-        elapsed = time.monotonic() - began
         stop.set()
         await task
 
         assert (event.payload["sellable"], event.payload["reserved"]) == (7, 3)
-        assert elapsed < 1.0
 
     async def test_a_processed_order_is_counted_once(self, harness: Harness) -> None:
         """After Boltrics processed an order, a newer figure replaces the hold."""
