@@ -277,7 +277,11 @@ class ShipmentService:
         decoded: Sequence[ShipmentConfirmation | str],
     ) -> list[Handled | None]:
         now = self._clock()
+        order_ids = [item.order_id for item in decoded if not isinstance(item, str)]
         async with self._store.transaction() as txn:
+            await txn.prefetch(
+                account_id, [message.id for message in messages], order_ids
+            )
             return [
                 await self._handle_message(txn, account_id, message, item, now)
                 for message, item in zip(messages, decoded, strict=True)
@@ -327,7 +331,7 @@ class ShipmentService:
         message_id: str | None,
         now: datetime,
     ) -> Handled:
-        record = await txn.orders.lock(account_id, confirmation.order_id)
+        record = await txn.order(account_id, confirmation.order_id)
         stored = await txn.by_key(
             account_id, confirmation.order_id, confirmation.shipment_no
         )
@@ -378,7 +382,7 @@ class ShipmentService:
         shipped: OrderRecord,
         applied: AppliedShipment,
     ) -> None:
-        await txn.orders.save(shipped)
+        await txn.save_order(shipped)
         await txn.orders.add_timeline(
             shipped.account_id, shipped.order.order_id, applied.entries
         )
@@ -469,7 +473,7 @@ class ShipmentService:
         adopted = 0
         for waiting in await self._store.adoptable():
             async with self._store.transaction() as txn:
-                record = await txn.orders.lock(waiting.account_id, waiting.order_id)
+                record = await txn.order(waiting.account_id, waiting.order_id)
                 stored = await txn.by_key(
                     waiting.account_id, waiting.order_id, waiting.shipment_no
                 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -93,6 +94,20 @@ _RESCHEDULE = (
 )
 
 
+# The ids travel as one parameter (JSON on SQLite, an array on PostgreSQL): one
+# statement text whatever their number.
+_LOCK_MANY = """
+SELECT order_id, record FROM orders WHERE account_id = :account AND {among}
+ORDER BY order_id{lock}
+"""
+_LOCK_MANY_SQLITE = sa.text(
+    _LOCK_MANY.format(among="order_id IN (SELECT value FROM json_each(:ids))", lock="")
+)
+_LOCK_MANY_POSTGRESQL = sa.text(
+    _LOCK_MANY.format(among="order_id = ANY(CAST(:ids AS text[]))", lock=" FOR UPDATE")
+)
+
+
 class OrderTransaction:
     """One write transaction over orders, their timelines, the queue and events."""
 
@@ -107,6 +122,26 @@ class OrderTransaction:
         key = {"k_account": account_id, "k_order": order_id}
         record = (await self._conn.execute(query, key)).scalar()
         return None if record is None else OrderRecord.model_validate_json(record)
+
+    async def lock_many(
+        self, account_id: str, order_ids: Sequence[str]
+    ) -> dict[str, OrderRecord]:
+        """The account's orders among `order_ids` that exist, locked until the
+        transaction ends (in order id order, as every writer locks them)."""
+        sqlite = self._store.is_sqlite
+        wanted = sorted(set(order_ids))
+        if not wanted:
+            return {}
+        ids = orjson.dumps(wanted).decode() if sqlite else wanted
+        rows = await self._conn.execute(
+            _LOCK_MANY_SQLITE if sqlite else _LOCK_MANY_POSTGRESQL,
+            {"account": account_id, "ids": ids},
+        )
+        found = {}
+        for row in rows:
+            order_id, record = tuple(row)
+            found[str(order_id)] = OrderRecord.model_validate_json(str(record))
+        return found
 
     async def save(self, record: OrderRecord) -> None:
         """Insert or replace the order's record."""

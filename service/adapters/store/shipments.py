@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -14,6 +15,7 @@ from service.adapters.store.database import Connection, Database
 from service.adapters.store.orders import OrderTransaction, SqlOrderStore
 from service.adapters.store.shipment_tables import USABLE, shipments
 from service.adapters.store.tables import orders
+from service.domain.orders import OrderRecord
 from service.domain.shipments import (
     ShipmentConfirmation,
     ShipmentOutcome,
@@ -52,16 +54,64 @@ class NewShipment:
 
 
 class ShipmentTransaction:
-    """One write transaction over shipments, their orders, timelines and events."""
+    """One write transaction over shipments, their orders, timelines and events.
+
+    `prefetch` reads what a batch of confirmations needs in three statements;
+    afterwards the lookups answer from memory what the store held before, and
+    still ask the store about anything this transaction wrote.
+    """
 
     def __init__(self, conn: Connection, orders: OrderTransaction):
         self._conn = conn
         self.orders = orders
+        self._sqlite = conn.dialect.name != "postgresql"
+        self._account: str | None = None
+        self._records: dict[str, OrderRecord] = {}
+        self._locked: set[str] = set()
+        self._stored_messages: set[str] = set()
+        self._asked_messages: set[str] = set()
+        self._stored_keys: set[tuple[str, str]] = set()
+        self._written_orders: set[str] = set()
+        self._written_messages: set[str] = set()
+
+    async def prefetch(
+        self, account_id: str, message_ids: Sequence[str], order_ids: Sequence[str]
+    ) -> None:
+        """Lock the orders of a batch and learn which of its messages and
+        orders have stored confirmations, one statement each."""
+        self._account = account_id
+        self._records = await self.orders.lock_many(account_id, order_ids)
+        self._locked = set(order_ids)
+        self._asked_messages = set(message_ids)
+        self._stored_messages = set(
+            await self._among(_STORED_MESSAGES, account_id, message_ids)
+        )
+        keys = await self._among_rows(_STORED_KEYS, account_id, order_ids)
+        self._stored_keys = {(str(order), str(number)) for order, number in keys}
+
+    async def order(self, account_id: str, order_id: str) -> OrderRecord | None:
+        """The order, locked until the transaction ends."""
+        if self._prefetched(account_id) and order_id in self._locked:
+            return self._records.get(order_id)
+        return await self.orders.lock(account_id, order_id)
+
+    async def save_order(self, record: OrderRecord) -> None:
+        """Insert or replace the order's record."""
+        await self.orders.save(record)
+        if self._prefetched(record.account_id):
+            self._records[record.order.order_id] = record
 
     async def by_message(
         self, account_id: str, message_id: str
     ) -> StoredShipment | None:
         """The confirmation collected from this Boltrics message, if stored."""
+        if (
+            self._prefetched(account_id)
+            and message_id in self._asked_messages
+            and message_id not in self._stored_messages
+            and message_id not in self._written_messages
+        ):
+            return None
         return await self._one(
             shipments.c.account_id == account_id, shipments.c.message_id == message_id
         )
@@ -70,6 +120,13 @@ class ShipmentTransaction:
         self, account_id: str, order_id: str, shipment_no: str
     ) -> StoredShipment | None:
         """The usable confirmation of this order and shipment number, if stored."""
+        if (
+            self._prefetched(account_id)
+            and order_id in self._locked
+            and (order_id, shipment_no) not in self._stored_keys
+            and order_id not in self._written_orders
+        ):
+            return None
         return await self._one(
             shipments.c.account_id == account_id,
             shipments.c.order_id == order_id,
@@ -83,24 +140,24 @@ class ShipmentTransaction:
         The insert does nothing on a conflict with either key, so that two
         replicas handling the same confirmation store it once.
         """
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(shipments)
-            .values(
-                account_id=new.account_id,
-                order_id=new.order_id,
-                shipment_no=new.shipment_no,
-                message_id=new.message_id,
-                outcome=new.outcome.value,
-                reason=new.reason,
-                confirmation=_json(new.confirmation),
-                result=_json(new.result),
-                received_at=new.received_at,
-                updated_at=new.received_at,
-            )
-            .on_conflict_do_nothing()
+        inserted = await self._conn.execute(
+            _ADD_SQLITE if self._sqlite else _ADD_POSTGRESQL,
+            {
+                "account_id": new.account_id,
+                "order_id": new.order_id,
+                "shipment_no": new.shipment_no,
+                "message_id": new.message_id,
+                "outcome": new.outcome.value,
+                "reason": new.reason,
+                "confirmation": _json(new.confirmation),
+                "result": _json(new.result),
+                "received_at": new.received_at,
+                "updated_at": new.received_at,
+            },
         )
-        inserted = await self._conn.execute(statement)
+        self._written_orders.add(new.order_id)
+        if new.message_id is not None:
+            self._written_messages.add(new.message_id)
         return bool(inserted.rowcount)
 
     async def settle(
@@ -118,11 +175,62 @@ class ShipmentTransaction:
             )
         )
 
+    def _prefetched(self, account_id: str) -> bool:
+        return self._account == account_id
+
+    async def _among(
+        self,
+        query: tuple[sa.TextClause, sa.TextClause],
+        account_id: str,
+        values: Sequence[str],
+    ) -> list[str]:
+        return [
+            str(row[0]) for row in await self._among_rows(query, account_id, values)
+        ]
+
+    async def _among_rows(
+        self,
+        query: tuple[sa.TextClause, sa.TextClause],
+        account_id: str,
+        values: Sequence[str],
+    ) -> list[tuple[object, ...]]:
+        if not values:
+            return []
+        wanted = sorted(set(values))
+        param = orjson.dumps(wanted).decode() if self._sqlite else wanted
+        rows = await self._conn.execute(
+            query[0] if self._sqlite else query[1],
+            {"account": account_id, "values": param},
+        )
+        return [tuple(row) for row in rows]
+
     async def _one(self, *conditions: sa.ColumnElement[bool]) -> StoredShipment | None:
         row = (
             await self._conn.execute(sa.select(shipments).where(*conditions))
         ).first()
         return None if row is None else _stored(row)
+
+
+def _among_text(template: str) -> tuple[sa.TextClause, sa.TextClause]:
+    """`template` for SQLite and for PostgreSQL, its values one parameter."""
+    return (
+        sa.text(template.format(among="IN (SELECT value FROM json_each(:values))")),
+        sa.text(template.format(among="= ANY(CAST(:values AS text[]))")),
+    )
+
+
+# Built once: building a statement and its cache key per call cost more than
+# running it on SQLite.
+_STORED_MESSAGES = _among_text(
+    "SELECT message_id FROM shipments WHERE account_id = :account "
+    "AND message_id {among}"
+)
+_STORED_KEYS = _among_text(
+    "SELECT order_id, shipment_no FROM shipments WHERE account_id = :account "
+    "AND outcome != 'rejected' AND order_id {among}"  # USABLE, as the index has it
+)
+_ADD_SQLITE = sqlite.insert(shipments).on_conflict_do_nothing()
+_ADD_POSTGRESQL = postgresql.insert(shipments).on_conflict_do_nothing()
 
 
 class SqlShipmentStore:

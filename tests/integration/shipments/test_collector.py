@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from structlog.testing import capture_logs
+
 from service.adapters.boltrics import DiMessage
 from service.adapters.store.orders import SqlOrderStore
 from service.domain.events import EventType
@@ -121,6 +123,51 @@ class TestCollect:
         assert "ExternalReference is missing" in reasons[2]
         assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
         assert await harness.new_messages() == []
+
+
+class TestOneRound:
+    """Confirmations that meet in one page are handled as if one by one."""
+
+    async def test_the_same_confirmation_twice_in_a_page_is_applied_once(
+        self, harness: Harness
+    ) -> None:
+        """Two messages with one confirmation: one result and one event, in the
+        page's own transaction; both messages acknowledged."""
+        await harness.add_order("o-1", "POSTNL")
+        harness.outbound(sendshipment_xml("o-1"), "o-1")
+        harness.outbound(sendshipment_xml("o-1"), "o-1")
+
+        with capture_logs() as logs:
+            handled = await harness.service().collect_once()
+
+        assert handled == 2
+        assert "shipments.chunk_failed" not in [log["event"] for log in logs]
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 1
+        results = await harness.service().shipments_of(ACCOUNT, "o-1")
+        assert [r.shipment_no for r in results] == ["UIT-000001"]
+        assert await harness.new_messages() == []
+
+    async def test_a_split_shipment_in_one_page_sees_the_first_part(
+        self, harness: Harness
+    ) -> None:
+        """Two shipment numbers of one order in one page: two results, and the
+        second starts from the order as the first left it."""
+        await harness.add_order("o-1", "POSTNL")
+        harness.outbound(sendshipment_xml("o-1", shipment_no="UIT-1"), "o-1")
+        harness.outbound(sendshipment_xml("o-1", shipment_no="UIT-2"), "o-1")
+
+        await harness.service().collect_once()
+
+        results = await harness.service().shipments_of(ACCOUNT, "o-1")
+        assert [r.shipment_no for r in results] == ["UIT-1", "UIT-2"]
+        assert [[e.kind for e in r.timeline] for r in results] == [
+            [TimelineKind.SHIPPED, TimelineKind.METHOD_CHANGED],
+            [TimelineKind.SHIPPED],
+        ]
+        timeline = await harness.orders.timeline(ACCOUNT, "o-1")
+        changed = [e for e in timeline if e.kind is TimelineKind.METHOD_CHANGED]
+        assert len(changed) == 1
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 2
 
 
 class _HangingAcks:
