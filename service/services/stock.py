@@ -50,6 +50,7 @@ from service.domain.stock import Figure, HoldStage, StockLevelView, hold_stage
 from service.domain.stock import order_quantities as quantities_of
 from service.errors import NotFound
 from service.logging import get_logger
+from service.services.ahead import read_ahead
 from service.services.orders import utc_now
 from service.services.pacing import PollPacer
 
@@ -411,7 +412,7 @@ class StockService:
         # the same second would look older than the sync and be ignored.
         began, started = time.monotonic(), self._clock().replace(microsecond=0)
         levels = drifted = changed = 0
-        async for rows in _ahead(gateway.stock_level_pages(page_size=PAGE)):
+        async for rows in read_ahead(gateway.stock_level_pages(page_size=PAGE)):
             figures = {row.external_no: _sync_figure(row, started) for row in rows}
             async with self._store.transaction() as txn:
                 same = await txn.redate_unchanged(account_id, figures, started)
@@ -483,32 +484,6 @@ def _whole_figure(item: StockStatusItem, as_of: datetime) -> Figure | None:
 def _sync_figure(row: StockLevel, as_of: datetime) -> Figure:
     # The page was read after `as_of`: it includes every order processed before.
     return Figure(row.qty_available, row.qty_in_inventory, as_of)
-
-
-async def _ahead(
-    pages: AsyncIterator[list[StockLevel]],
-) -> AsyncIterator[list[StockLevel]]:
-    """The same pages, the next one read while the caller works on one."""
-    queue: asyncio.Queue[list[StockLevel] | BaseException | None] = asyncio.Queue(1)
-
-    async def produce() -> None:
-        try:
-            async for page in pages:
-                await queue.put(page)
-            await queue.put(None)
-        except Exception as exc:  # handed to the consumer, who raises it
-            await queue.put(exc)
-
-    producer = asyncio.create_task(produce())
-    try:
-        while (page := await queue.get()) is not None:
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
 
 
 async def _linger(stop: asyncio.Event, seconds: float) -> None:

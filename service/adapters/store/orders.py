@@ -108,6 +108,18 @@ _LOCK_MANY_POSTGRESQL = sa.text(
 )
 
 
+def _row(record: OrderRecord) -> dict[str, Any]:
+    return {
+        "account_id": record.account_id,
+        "order_id": record.order.order_id,
+        "state": record.state.value,
+        "record": record.model_dump_json(),
+        "message_id": record.message_id or None,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+
+
 class OrderTransaction:
     """One write transaction over orders, their timelines, the queue and events."""
 
@@ -145,35 +157,38 @@ class OrderTransaction:
 
     async def save(self, record: OrderRecord) -> None:
         """Insert or replace the order's record."""
-        values = {
-            "account_id": record.account_id,
-            "order_id": record.order.order_id,
-            "state": record.state.value,
-            "record": record.model_dump_json(),
-            "message_id": record.message_id or None,
-            "created_at": record.created_at,
-            "updated_at": record.updated_at,
-        }
-        await self._conn.execute(_UPSERT[self._store.dialect], values)
+        await self.save_many([record])
+
+    async def save_many(self, records: Sequence[OrderRecord]) -> None:
+        """Insert or replace the records, in one statement."""
+        if records:
+            await self._conn.execute(
+                _UPSERT[self._store.dialect], [_row(record) for record in records]
+            )
 
     async def add_timeline(
         self, account_id: str, order_id: str, entries: Sequence[TimelineEntry]
     ) -> None:
         """Append timeline entries of an order."""
-        if entries:
-            await self._conn.execute(
-                _ADD_TIMELINE,
-                [
-                    {
-                        "account_id": account_id,
-                        "order_id": order_id,
-                        "time": entry.time,
-                        "kind": entry.kind.value,
-                        "message": entry.message,
-                    }
-                    for entry in entries
-                ],
-            )
+        await self.add_timelines([(account_id, order_id, entries)])
+
+    async def add_timelines(
+        self, timelines: Sequence[tuple[str, str, Sequence[TimelineEntry]]]
+    ) -> None:
+        """Append the timeline entries of several orders, in one statement."""
+        rows = [
+            {
+                "account_id": account_id,
+                "order_id": order_id,
+                "time": entry.time,
+                "kind": entry.kind.value,
+                "message": entry.message,
+            }
+            for account_id, order_id, entries in timelines
+            for entry in entries
+        ]
+        if rows:
+            await self._conn.execute(_ADD_TIMELINE, rows)
 
     async def enqueue(self, account_id: str, order_id: str, due_at: datetime) -> None:
         """Queue the order for sending (again), with fresh retry bookkeeping."""

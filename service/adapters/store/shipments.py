@@ -15,7 +15,8 @@ from service.adapters.store.database import Connection, Database
 from service.adapters.store.orders import OrderTransaction, SqlOrderStore
 from service.adapters.store.shipment_tables import USABLE, shipments
 from service.adapters.store.tables import orders
-from service.domain.orders import OrderRecord
+from service.domain.events import NewEvent
+from service.domain.orders import OrderRecord, TimelineEntry
 from service.domain.shipments import (
     ShipmentConfirmation,
     ShipmentOutcome,
@@ -58,7 +59,9 @@ class ShipmentTransaction:
 
     `prefetch` reads what a batch of confirmations needs in three statements;
     afterwards the lookups answer from memory what the store held before, and
-    still ask the store about anything this transaction wrote.
+    still ask the store about anything this transaction wrote. Order records,
+    timeline entries and events are written together by `flush`, which the
+    store calls before the commit.
     """
 
     def __init__(self, conn: Connection, orders: OrderTransaction):
@@ -73,6 +76,10 @@ class ShipmentTransaction:
         self._stored_keys: set[tuple[str, str]] = set()
         self._written_orders: set[str] = set()
         self._written_messages: set[str] = set()
+        self._pending: list[dict[str, object]] = []
+        self._saves: dict[str, OrderRecord] = {}
+        self._timelines: list[tuple[str, str, Sequence[TimelineEntry]]] = []
+        self._events: list[NewEvent] = []
 
     async def prefetch(
         self, account_id: str, message_ids: Sequence[str], order_ids: Sequence[str]
@@ -96,10 +103,32 @@ class ShipmentTransaction:
         return await self.orders.lock(account_id, order_id)
 
     async def save_order(self, record: OrderRecord) -> None:
-        """Insert or replace the order's record."""
-        await self.orders.save(record)
-        if self._prefetched(record.account_id):
-            self._records[record.order.order_id] = record
+        """Insert or replace the order's record (at `flush`, when prefetched)."""
+        order_id = record.order.order_id
+        if self._prefetched(record.account_id) and order_id in self._locked:
+            self._records[order_id] = record
+            self._saves[order_id] = record
+        else:
+            await self.orders.save(record)
+
+    def add_timeline(
+        self, account_id: str, order_id: str, entries: Sequence[TimelineEntry]
+    ) -> None:
+        """Append timeline entries of an order at `flush`."""
+        self._timelines.append((account_id, order_id, entries))
+
+    def emit(self, new: Sequence[NewEvent]) -> None:
+        """Record events at `flush`, in the order emitted."""
+        self._events.extend(new)
+
+    async def flush(self) -> None:
+        """Write the shipments, order records, timeline entries and events held
+        back."""
+        await self._flush_shipments()
+        await self.orders.save_many(list(self._saves.values()))
+        await self.orders.add_timelines(self._timelines)
+        await self.orders.emit(self._events)
+        self._saves, self._timelines, self._events = {}, [], []
 
     async def by_message(
         self, account_id: str, message_id: str
@@ -112,6 +141,7 @@ class ShipmentTransaction:
             and message_id not in self._written_messages
         ):
             return None
+        await self._flush_shipments()
         return await self._one(
             shipments.c.account_id == account_id, shipments.c.message_id == message_id
         )
@@ -127,6 +157,7 @@ class ShipmentTransaction:
             and order_id not in self._written_orders
         ):
             return None
+        await self._flush_shipments()
         return await self._one(
             shipments.c.account_id == account_id,
             shipments.c.order_id == order_id,
@@ -138,26 +169,20 @@ class ShipmentTransaction:
         """Store a confirmation; False when one with the same key is stored already.
 
         The insert does nothing on a conflict with either key, so that two
-        replicas handling the same confirmation store it once.
+        replicas handling the same confirmation store it once. A confirmation
+        of a prefetched order (locked, and known to have no such shipment) is
+        inserted at `flush`, with the others of its batch.
         """
-        inserted = await self._conn.execute(
-            _ADD_SQLITE if self._sqlite else _ADD_POSTGRESQL,
-            {
-                "account_id": new.account_id,
-                "order_id": new.order_id,
-                "shipment_no": new.shipment_no,
-                "message_id": new.message_id,
-                "outcome": new.outcome.value,
-                "reason": new.reason,
-                "confirmation": _json(new.confirmation),
-                "result": _json(new.result),
-                "received_at": new.received_at,
-                "updated_at": new.received_at,
-            },
-        )
+        row = _shipment_row(new)
         self._written_orders.add(new.order_id)
         if new.message_id is not None:
             self._written_messages.add(new.message_id)
+        if self._prefetched(new.account_id) and new.order_id in self._records:
+            self._pending.append(row)
+            return True
+        inserted = await self._conn.execute(
+            _ADD_SQLITE if self._sqlite else _ADD_POSTGRESQL, row
+        )
         return bool(inserted.rowcount)
 
     async def settle(
@@ -174,6 +199,19 @@ class ShipmentTransaction:
                 updated_at=updated_at,
             )
         )
+
+    async def _flush_shipments(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        inserted = await self._conn.execute(
+            _ADD_MANY_SQLITE if self._sqlite else _ADD_MANY_POSTGRESQL, pending
+        )
+        if len(inserted.all()) != len(pending):
+            # Cannot happen while the orders are locked: another writer would
+            # have had to store a shipment of a locked order.
+            msg = "a shipment of a locked order was stored by another writer"
+            raise RuntimeError(msg)
 
     def _prefetched(self, account_id: str) -> bool:
         return self._account == account_id
@@ -231,6 +269,8 @@ _STORED_KEYS = _among_text(
 )
 _ADD_SQLITE = sqlite.insert(shipments).on_conflict_do_nothing()
 _ADD_POSTGRESQL = postgresql.insert(shipments).on_conflict_do_nothing()
+_ADD_MANY_SQLITE = _ADD_SQLITE.returning(shipments.c.id)
+_ADD_MANY_POSTGRESQL = _ADD_POSTGRESQL.returning(shipments.c.id)
 
 
 class SqlShipmentStore:
@@ -245,7 +285,9 @@ class SqlShipmentStore:
         """A write transaction; events it emitted wake readers after the commit."""
         async with self._database.write() as conn:
             order_txn = OrderTransaction(conn, self._orders)
-            yield ShipmentTransaction(conn, order_txn)
+            txn = ShipmentTransaction(conn, order_txn)
+            yield txn
+            await txn.flush()
         if order_txn.emitted:
             self._orders.events.signal.notify()
 
@@ -287,6 +329,21 @@ class SqlShipmentStore:
         async with self._database.read() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else _stored(row)
+
+
+def _shipment_row(new: NewShipment) -> dict[str, object]:
+    return {
+        "account_id": new.account_id,
+        "order_id": new.order_id,
+        "shipment_no": new.shipment_no,
+        "message_id": new.message_id,
+        "outcome": new.outcome.value,
+        "reason": new.reason,
+        "confirmation": _json(new.confirmation),
+        "result": _json(new.result),
+        "received_at": new.received_at,
+        "updated_at": new.received_at,
+    }
 
 
 def _json(model: ShipmentConfirmation | ShipmentResult | None) -> str | None:
