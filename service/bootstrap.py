@@ -23,6 +23,7 @@ from service.logging import get_logger
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, ShippingDecider, StatusTranslator
 from service.services.products import ProductService
+from service.services.retention import EventRetention
 from service.services.shipments import ShipmentService
 from service.services.shipping import RulesDecider
 from service.services.stock import StockService
@@ -62,6 +63,7 @@ class App:
     products: ProductService
     shipments: ShipmentService
     stock: StockService
+    retention: EventRetention
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     def account(self, account_id: str) -> Account | None:
@@ -70,13 +72,15 @@ class App:
 
     async def run_background(self, stop: asyncio.Event) -> None:
         """Run the background work until `stop`: sending orders and products,
-        following Boltrics' verdicts, and watching the rule files."""
+        following Boltrics' verdicts, removing old events and watching the rule
+        files."""
         jobs = [
             self.dispatcher.run(stop),
             self.verdicts.run(stop),
             self.products.run(stop),
             self.shipments.run(stop),
             self.stock.run(stop),
+            self.retention.run(stop),
         ]
         if self.settings.rules.watch:
             jobs.append(self.rules.watch(stop))
@@ -204,4 +208,10 @@ async def build_app(
         products=products,
         shipments=shipments,
         stock=stock,
+        retention=EventRetention(
+            events,
+            stock.store.position,
+            keep_seconds=settings.events.retention_seconds,
+            every_seconds=settings.events.prune_every_seconds,
+        ),
     )

@@ -178,6 +178,13 @@ class StockSettings(_Strict):
     full_sync_seconds: float = Field(default=24 * 3600, gt=0)
 
 
+class EventSettings(_Strict):
+    """How long the event log keeps what happened, for WatchEvents to resume."""
+
+    retention_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    prune_every_seconds: float = Field(default=600.0, gt=0)
+
+
 class LogSettings(_Strict):
     """Log level and format."""
 
@@ -200,6 +207,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = RulesSettings()
     orders: OrderSettings = OrderSettings()
     stock: StockSettings = StockSettings()
+    events: EventSettings = EventSettings()
     log: LogSettings = LogSettings()
     callers: list[Caller] = Field(default_factory=list)
     accounts: list[Account] = Field(default_factory=list)

@@ -72,6 +72,12 @@ class FailedPrecondition(ConnectorError):
     reason = "FAILED_PRECONDITION"
 
 
+class OutOfRange(ConnectorError):
+    """A cursor before the oldest event still kept: events after it are gone."""
+
+    reason = "CURSOR_EXPIRED"
+
+
 class Unauthenticated(ConnectorError):
     """The caller did not prove who it is."""
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from buckles.boltrics.v1 import connector_pb2 as pb
 from buckles.boltrics.v1 import connector_pb2_grpc as pb_grpc
@@ -25,6 +27,17 @@ def server(tmp_path: Path, sqlite_url: str) -> Iterator[ServerProcess]:
     process = ServerProcess(
         ["serve", "--config", str(write_config(tmp_path / "c.toml", sqlite_url))]
     )
+    process.wait_serving()
+    yield process
+    process.terminate()
+
+
+@pytest.fixture
+def forgetful_server(tmp_path: Path, sqlite_url: str) -> Iterator[ServerProcess]:
+    """A server that keeps events for one second and prunes five times a second."""
+    retention = "[events]\nretention_seconds = 1\nprune_every_seconds = 0.2\n"
+    config = write_config(tmp_path / "c.toml", sqlite_url, extra=retention)
+    process = ServerProcess(["serve", "--config", str(config)])
     process.wait_serving()
     yield process
     process.terminate()
@@ -119,3 +132,50 @@ class TestWatchEvents:
 
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert "after_cursor" in (caught.value.details() or "")
+
+
+class TestRetention:
+    def test_an_expired_cursor_is_out_of_range_naming_the_oldest_kept(
+        self, forgetful_server: ServerProcess
+    ) -> None:
+        """Once old events are removed, resuming from before them is OUT_OF_RANGE
+        with reason CURSOR_EXPIRED; the oldest usable cursor still resumes (the
+        newest event is never removed)."""
+        with grpc.insecure_channel(forgetful_server.address) as channel:
+            stub = pb_grpc.BoltricsConnectorServiceStub(channel)
+            for i in range(3):
+                _skip(stub, "acme", f"old-{i}")
+            first, second, last = _watch(stub, "acme", "", 0.5)
+            _wait_until_pruned_through(forgetful_server, int(second.cursor))
+
+            with pytest.raises(grpc.RpcError) as caught:
+                _watch(stub, "acme", first.cursor, 1.0)
+            oldest = _error_info(caught.value).metadata["oldest_cursor"]
+            resumed = _watch(stub, "acme", oldest, 0.5)
+
+        assert caught.value.code() is grpc.StatusCode.OUT_OF_RANGE
+        assert _error_info(caught.value).reason == "CURSOR_EXPIRED"
+        assert int(oldest) == int(second.cursor)
+        assert [e.cursor for e in resumed] == [last.cursor]
+
+
+def _wait_until_pruned_through(server: ServerProcess, cursor: int) -> None:
+    """Wait for the server to log that it removed the events up to `cursor`."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        pruned = [e for e in list(server.events) if e.get("event") == "events.pruned"]
+        if any(int(event["pruned_through"]) >= cursor for event in pruned):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"events up to {cursor} were not removed: {server.events}")
+
+
+def _error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    raise AssertionError("no ErrorInfo in the status")

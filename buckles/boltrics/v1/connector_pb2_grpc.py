@@ -266,9 +266,12 @@ class BoltricsConnectorServiceServicer:
 
         Each event carries a cursor. A subscriber that reconnects with the
         cursor of the last event it handled misses nothing and sees nothing
-        twice. Only accounts the caller's token may act for are streamed. Returns
-        OK (the stream stays open), INVALID_ARGUMENT (bad cursor),
-        UNAUTHENTICATED, PERMISSION_DENIED.
+        twice. Events are kept for the retention period (7 days by default); a
+        cursor from before the oldest event kept is OUT_OF_RANGE (reason
+        CURSOR_EXPIRED), never a stream with a gap. Only accounts the caller's
+        token may act for are streamed. Returns OK (the stream stays open),
+        INVALID_ARGUMENT (bad cursor), OUT_OF_RANGE, UNAUTHENTICATED,
+        PERMISSION_DENIED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -5,21 +5,29 @@ miss an event that commits later with a smaller id, so on PostgreSQL every
 transaction that appends events takes one transaction-scoped advisory lock
 first: ids are then handed out in commit order. (SQLite writers are serialized
 by `BEGIN IMMEDIATE` already.)
+
+Old events are removed (`prune`), the newest one never, so that ids keep
+growing on SQLite too. The newest id removed is kept: a reader whose cursor is
+before it may have missed events and gets OutOfRange rather than a silent gap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from service.adapters.store.database import Connection, Database
-from service.adapters.store.tables import events
+from service.adapters.store.tables import event_retention, events
 from service.domain.events import Event, EventType, NewEvent
+from service.errors import OutOfRange
 
 _EVENT_LOCK = 0x45564E54  # "EVNT"
 _APPEND = events.insert()
@@ -54,8 +62,6 @@ class SqlEventLog:
         self._database = database
         self.signal = signal or EventSignal()
 
-    # TODO: events are kept forever; a retention job (and a cursor that
-    # reports "too old") is missing.
     async def append(self, conn: Connection, new: Sequence[NewEvent]) -> None:
         """Append events inside the caller's write transaction."""
         if not new:
@@ -97,6 +103,17 @@ class SqlEventLog:
             query = query.where(events.c.type.in_([t.value for t in types]))
         async with self._database.read() as conn:
             rows = (await conn.execute(query)).all()
+            # Read after the page: a removal that came between the two is seen.
+            pruned = await _pruned_through(conn)
+        if cursor and cursor < pruned:
+            msg = (
+                f"cursor {cursor} is older than the events kept: events up to "
+                f"{pruned} were removed; resume from cursor {pruned} (or from "
+                "the start) and resynchronise what may have been missed"
+            )
+            raise OutOfRange(
+                msg, metadata={"cursor": str(cursor), "oldest_cursor": str(pruned)}
+            )
         return [
             Event(
                 cursor=row.id,
@@ -108,8 +125,64 @@ class SqlEventLog:
             for row in rows
         ]
 
+    async def prune(self, before: datetime, *, keep_after: int) -> int:
+        """Remove the events recorded before `before`, except the newest event
+        and any after cursor `keep_after` (what internal readers have yet to
+        read); how many were removed."""
+        removed = 0
+        while True:
+            async with self._database.write() as conn:
+                newest = (await conn.execute(_NEWEST)).scalar() or 0
+                limit = min(keep_after, int(newest) - 1)
+                oldest = await conn.execute(_OLDEST, {"through": limit})
+                doomed = list(itertools.takewhile(lambda r: r.time < before, oldest))
+                if not doomed:
+                    return removed
+                through = int(doomed[-1].id)
+                await conn.execute(events.delete().where(events.c.id <= through))
+                await conn.execute(
+                    _insert(self._database.is_sqlite)
+                    .values(name=_NAME, pruned_through=through)
+                    .on_conflict_do_update(
+                        index_elements=[event_retention.c.name],
+                        set_={"pruned_through": through},
+                    )
+                )
+            removed += len(doomed)
+
+    async def pruned_through(self) -> int:
+        """The newest event id removed so far (0 when none was)."""
+        async with self._database.read() as conn:
+            return await _pruned_through(conn)
+
     async def last_cursor(self) -> int:
         """The newest event's cursor (0 when there is none)."""
         async with self._database.read() as conn:
             value = (await conn.execute(sa.select(sa.func.max(events.c.id)))).scalar()
         return int(value or 0)
+
+
+_NAME = "events"
+_PRUNE_BATCH = 5_000
+_NEWEST = sa.select(sa.func.max(events.c.id))
+# The oldest events in id order; `prune` removes them up to the first one that
+# is recent enough. Ids follow commit order and times nearly so: reading by id
+# walks the primary key, where a filter on time would scan every recent event.
+_OLDEST = (
+    sa.select(events.c.id, events.c.time)
+    .where(events.c.id <= sa.bindparam("through"))
+    .order_by(events.c.id)
+    .limit(_PRUNE_BATCH)
+)
+_PRUNED_THROUGH = sa.select(event_retention.c.pruned_through).where(
+    event_retention.c.name == _NAME
+)
+
+
+async def _pruned_through(conn: Connection) -> int:
+    value = (await conn.execute(_PRUNED_THROUGH)).scalar()
+    return int(value or 0)
+
+
+def _insert(sqlite_store: bool) -> Any:
+    return (sqlite if sqlite_store else postgresql).insert(event_retention)

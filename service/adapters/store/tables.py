@@ -91,3 +91,12 @@ events = sa.Table(
     sa.Column("time", UtcDateTime(), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
 )
+
+#: The newest event id removed by retention, under the name `events` (no row
+#: before the first removal). A cursor before it may have missed events.
+event_retention = sa.Table(
+    "event_retention",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("pruned_through", sa.BigInteger, nullable=False),
+)
