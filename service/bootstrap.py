@@ -23,7 +23,7 @@ from service.logging import get_logger
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, ShippingDecider, StatusTranslator
 from service.services.products import ProductService
-from service.services.retention import EventRetention
+from service.services.retention import Retention
 from service.services.shipments import ShipmentService
 from service.services.shipping import RulesDecider
 from service.services.stock import StockService
@@ -63,7 +63,7 @@ class App:
     products: ProductService
     shipments: ShipmentService
     stock: StockService
-    retention: EventRetention
+    retention: Retention
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     def account(self, account_id: str) -> Account | None:
@@ -191,11 +191,12 @@ async def build_app(
         lambda: [a.id for a in settings.accounts],
         full_sync_seconds=settings.stock.full_sync_seconds,
     )
+    request_keys = SqlRequestKeys(database)
     return App(
         settings=settings,
         database=database,
         authenticator=authenticator,
-        request_keys=SqlRequestKeys(database),
+        request_keys=request_keys,
         readiness=Readiness(
             {"store": lambda: database.is_open, "rules": lambda: rules.loaded}
         ),
@@ -208,10 +209,7 @@ async def build_app(
         products=products,
         shipments=shipments,
         stock=stock,
-        retention=EventRetention(
-            events,
-            stock.store.position,
-            keep_seconds=settings.events.retention_seconds,
-            every_seconds=settings.events.prune_every_seconds,
+        retention=Retention(
+            events, request_keys, stock.store.position, settings.retention
         ),
     )

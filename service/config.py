@@ -178,11 +178,13 @@ class StockSettings(_Strict):
     full_sync_seconds: float = Field(default=24 * 3600, gt=0)
 
 
-class EventSettings(_Strict):
-    """How long the event log keeps what happened, for WatchEvents to resume."""
+class RetentionSettings(_Strict):
+    """How long what happened is kept: events for WatchEvents to resume, and
+    request ids with their answers for repeats to get."""
 
-    retention_seconds: float = Field(default=7 * 24 * 3600, gt=0)
-    prune_every_seconds: float = Field(default=600.0, gt=0)
+    events_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    request_ids_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    every_seconds: float = Field(default=600.0, gt=0)
 
 
 class LogSettings(_Strict):
@@ -207,7 +209,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = RulesSettings()
     orders: OrderSettings = OrderSettings()
     stock: StockSettings = StockSettings()
-    events: EventSettings = EventSettings()
+    retention: RetentionSettings = RetentionSettings()
     log: LogSettings = LogSettings()
     callers: list[Caller] = Field(default_factory=list)
     accounts: list[Account] = Field(default_factory=list)

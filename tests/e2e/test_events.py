@@ -35,7 +35,7 @@ def server(tmp_path: Path, sqlite_url: str) -> Iterator[ServerProcess]:
 @pytest.fixture
 def forgetful_server(tmp_path: Path, sqlite_url: str) -> Iterator[ServerProcess]:
     """A server that keeps events for one second and prunes five times a second."""
-    retention = "[events]\nretention_seconds = 1\nprune_every_seconds = 0.2\n"
+    retention = "[retention]\nevents_seconds = 1\nevery_seconds = 0.2\n"
     config = write_config(tmp_path / "c.toml", sqlite_url, extra=retention)
     process = ServerProcess(["serve", "--config", str(config)])
     process.wait_serving()

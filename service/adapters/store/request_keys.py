@@ -53,3 +53,27 @@ class SqlRequestKeys:
         statement = dialect.insert(request_keys).values(values).on_conflict_do_nothing()
         async with self._database.write() as conn:
             await conn.execute(statement)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget the request ids recorded before `before`; how many."""
+        removed = 0
+        while True:
+            async with self._database.write() as conn:
+                result = await conn.execute(_PRUNE, {"before": before})
+            removed += result.rowcount
+            if result.rowcount < _PRUNE_BATCH:
+                return removed
+
+
+_PRUNE_BATCH = 5_000
+_KEY = sa.tuple_(request_keys.c.account_id, request_keys.c.request_id)
+_PRUNE = request_keys.delete().where(
+    _KEY.in_(
+        sa.select(request_keys.c.account_id, request_keys.c.request_id)
+        .where(
+            request_keys.c.created_at
+            < sa.bindparam("before", type_=request_keys.c.created_at.type)
+        )
+        .limit(_PRUNE_BATCH)
+    )
+)

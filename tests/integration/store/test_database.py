@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +57,27 @@ class TestRequestKeys:
 
         assert stored == StoredAnswer("M", "d1", b"first")
         assert other is None
+
+    async def test_old_request_ids_are_forgotten_in_batches(
+        self, any_store_url: str
+    ) -> None:
+        """Prune forgets every id recorded before the cut-off, past one batch,
+        and keeps the later ones."""
+        database = Database(any_store_url)
+        await database.open()
+        keys = SqlRequestKeys(database)
+        answer = StoredAnswer("M", "d", b"a")
+        for n in range(5_002):
+            await keys.put("acme", f"old-{n}", answer)
+        cut_off = datetime.now(UTC)
+        await keys.put("acme", "new", answer)
+
+        removed = await keys.prune(cut_off)
+        old, new = await keys.get("acme", "old-0"), await keys.get("acme", "new")
+        await database.close()
+
+        assert removed == 5_002
+        assert (old, new) == (None, answer)
 
     async def test_repeat_gets_the_first_answer_without_running_again(
         self, any_store_url: str

@@ -1,4 +1,4 @@
-"""Event retention: how far old events have been removed.
+"""Retention: how far old events have been removed.
 
 Revision ID: 0006
 """

@@ -1,4 +1,4 @@
-"""Old events are removed; a cursor from before the removal is refused."""
+"""Old events and request ids are removed; an expired cursor is refused."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import pytest
 
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
+from service.adapters.store.request_keys import SqlRequestKeys
+from service.config import RetentionSettings
 from service.domain.events import EventType, NewEvent
 from service.errors import OutOfRange
-from service.services.retention import EventRetention
+from service.services.idempotency import StoredAnswer
+from service.services.retention import Retention
 
 SOON = timedelta(seconds=5)
 
@@ -141,20 +144,23 @@ class FakeClock:
 class TestRetentionService:
     async def test_prunes_what_is_older_than_the_retention(self, log: Log) -> None:
         """With a retention of an hour, an hour later the events are gone, but
-        not what the internal reader has yet to read."""
+        not what the internal reader has yet to read; request ids likewise."""
         cursors = await record(log, 3)
+        keys = SqlRequestKeys(log.database)
+        await keys.put("acme", "r-1", StoredAnswer("CreateOrder", "d", b"answer"))
         clock = FakeClock(datetime.now(UTC))
 
         async def position() -> int:
             return cursors[1]
 
-        retention = EventRetention(
-            log, position, keep_seconds=3600, every_seconds=600, clock=clock
-        )
+        settings = RetentionSettings(events_seconds=3600, request_ids_seconds=3600)
+        retention = Retention(log, keys, position, settings, clock=clock)
 
-        assert await retention.prune_once() == 0
+        assert await retention.prune_once() == (0, 0)
+        assert await keys.get("acme", "r-1") is not None
         clock.now += timedelta(hours=1, seconds=1)
-        assert await retention.prune_once() == 2
+        assert await retention.prune_once() == (2, 1)
         assert [e.cursor for e in await log.read_after(0, accounts=None)] == [
             cursors[2]
         ]
+        assert await keys.get("acme", "r-1") is None
