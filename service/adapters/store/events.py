@@ -140,14 +140,7 @@ class SqlEventLog:
                     return removed
                 through = int(doomed[-1].id)
                 await conn.execute(events.delete().where(events.c.id <= through))
-                await conn.execute(
-                    _insert(self._database.is_sqlite)
-                    .values(name=_NAME, pruned_through=through)
-                    .on_conflict_do_update(
-                        index_elements=[event_retention.c.name],
-                        set_={"pruned_through": through},
-                    )
-                )
+                await conn.execute(_record_pruned(self._database.is_sqlite, through))
             removed += len(doomed)
 
     async def pruned_through(self) -> int:
@@ -184,5 +177,16 @@ async def _pruned_through(conn: Connection) -> int:
     return int(value or 0)
 
 
-def _insert(sqlite_store: bool) -> Any:
-    return (sqlite if sqlite_store else postgresql).insert(event_retention)
+def _record_pruned(sqlite_store: bool, through: int) -> Any:
+    """Raise the recorded newest removed id to `through`, never lower it: two
+    replicas pruning at once may finish out of order."""
+    insert = (sqlite if sqlite_store else postgresql).insert(event_retention)
+    higher = sa.func.max if sqlite_store else sa.func.greatest
+    return insert.values(name=_NAME, pruned_through=through).on_conflict_do_update(
+        index_elements=[event_retention.c.name],
+        set_={
+            "pruned_through": higher(
+                event_retention.c.pruned_through, insert.excluded.pruned_through
+            )
+        },
+    )

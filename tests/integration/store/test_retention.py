@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.adapters.store.database import Database
-from service.adapters.store.events import SqlEventLog
+from service.adapters.store.events import SqlEventLog, _record_pruned
 from service.adapters.store.request_keys import SqlRequestKeys
 from service.config import RetentionSettings
 from service.domain.events import EventType, NewEvent
@@ -102,6 +102,18 @@ class TestPrune:
 
         assert removed == 12_000
         assert await log.pruned_through() == cursors[-2]
+
+    async def test_a_late_replica_never_lowers_the_removed_mark(self, log: Log) -> None:
+        """A replica that removed fewer events but commits last leaves the mark
+        where the other one put it. (The race itself cannot be staged from
+        outside; this runs the statement that each replica commits.)"""
+        cursors = await record(log, 4)
+        await log.prune(datetime.now(UTC) + SOON, keep_after=cursors[-1])
+
+        async with log.database.write() as conn:
+            await conn.execute(_record_pruned(log.database.is_sqlite, cursors[0]))
+
+        assert await log.pruned_through() == cursors[2]
 
 
 class TestExpiredCursor:
