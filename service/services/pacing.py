@@ -1,4 +1,4 @@
-"""When an account's background poll of Boltrics is due.
+"""When background work runs: every round of a loop, and each account's poll.
 
 Polls (verdicts, shipment confirmations, stock messages) share each
 connection's rate limit with the orders being sent. While orders queue for
@@ -8,10 +8,15 @@ that limit, every poll would take a slot from one of them, so polls then run
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from service.adapters.boltrics import BoltricsGateway
+from service.logging import get_logger
+
+_log = get_logger(__name__)
 
 CONGESTED_FACTOR = 4.0
 
@@ -35,3 +40,23 @@ class PollPacer:
             return False
         self._last[account_id] = now
         return True
+
+
+async def run_every(
+    stop: asyncio.Event,
+    seconds: float,
+    one_round: Callable[[], Awaitable[object]],
+    failed_event: str,
+) -> None:
+    """Run `one_round` now and every `seconds` after, until `stop` is set.
+
+    A round that raises is logged as `failed_event` and the next one comes as
+    usual: a background loop never dies of one bad round.
+    """
+    while not stop.is_set():
+        try:
+            await one_round()
+        except Exception:
+            _log.exception(failed_event)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -23,6 +22,7 @@ from service.adapters.store.request_keys import SqlRequestKeys
 from service.config import RetentionSettings
 from service.logging import get_logger
 from service.services.orders import utc_now
+from service.services.pacing import run_every
 
 _log = get_logger(__name__)
 
@@ -76,10 +76,9 @@ class Retention:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Prune at start and every `every_seconds` until `stop` is set."""
-        while not stop.is_set():
-            try:
-                await self.prune_once()
-            except Exception:
-                _log.exception("retention.round_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._settings.every_seconds)
+        await run_every(
+            stop,
+            self._settings.every_seconds,
+            self.prune_once,
+            "retention.round_failed",
+        )

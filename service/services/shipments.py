@@ -17,7 +17,6 @@ with its ORDER_SHIPPED event; the collector looks for such orders every round.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ from service.errors import FieldViolation, InvalidArgument
 from service.logging import get_logger
 from service.services.ahead import in_batches, read_ahead
 from service.services.orders import utc_now
-from service.services.pacing import PollPacer
+from service.services.pacing import PollPacer, run_every
 
 _log = get_logger(__name__)
 
@@ -205,13 +204,9 @@ class ShipmentService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Collect confirmations every `poll_seconds` until `stop` is set."""
-        while not stop.is_set():
-            try:
-                await self.collect_once()
-            except Exception:
-                _log.exception("shipments.round_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._poll_seconds)
+        await run_every(
+            stop, self._poll_seconds, self.collect_once, "shipments.round_failed"
+        )
 
     async def collect_once(self) -> int:
         """One round: apply waiting confirmations whose order is known now, then

@@ -15,7 +15,6 @@ few messages by id instead: a round never costs more requests than listing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from service.domain.orders import (
 )
 from service.logging import get_logger
 from service.services.orders import order_event, utc_now
-from service.services.pacing import PollPacer
+from service.services.pacing import PollPacer, run_every
 
 _log = get_logger(__name__)
 
@@ -66,13 +65,9 @@ class VerdictFollower:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow verdicts every `poll_seconds` until `stop` is set."""
-        while not stop.is_set():
-            try:
-                await self.follow_once()
-            except Exception:
-                _log.exception("verdicts.round_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._poll_seconds)
+        await run_every(
+            stop, self._poll_seconds, self.follow_once, "verdicts.round_failed"
+        )
 
     async def follow_once(self) -> int:
         """One round over every account with sent orders; returns orders decided."""

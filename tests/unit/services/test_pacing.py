@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from service.adapters.boltrics import HttpxBoltricsGateway, RateLimiter
 from service.adapters.boltrics.client import CONGESTED_CALLS
-from service.services.pacing import CONGESTED_FACTOR, PollPacer
+from service.services.pacing import CONGESTED_FACTOR, PollPacer, run_every
 from tests.unit.boltrics.test_gateway import connection
 from tests.unit.boltrics.test_ratelimit import FakeClock
 
@@ -110,3 +111,24 @@ class TestGatewayCongestion:
             for task in waiting:
                 task.cancel()
             await boltrics.aclose()
+
+
+class TestRunEvery:
+    async def test_a_failing_round_is_logged_and_the_next_one_runs(self) -> None:
+        """The first round raises: it is logged by name, and rounds go on until
+        stop is set."""
+        stop = asyncio.Event()
+        rounds: list[int] = []
+
+        async def one_round() -> None:
+            rounds.append(len(rounds))
+            if len(rounds) == 1:
+                raise RuntimeError("boom")
+            if len(rounds) == 3:
+                stop.set()
+
+        with capture_logs() as logs:
+            await asyncio.wait_for(run_every(stop, 0.001, one_round, "x.failed"), 5)
+
+        assert rounds == [0, 1, 2]
+        assert [log["event"] for log in logs] == ["x.failed"]
