@@ -233,8 +233,13 @@ class ShipmentService:
             status=MessageStatus.NEW,
             message_type=MessageType.SEND_SHIPMENT,
         )
-        async for chunk in read_ahead(in_batches(messages, CHUNK)):
-            count += await self._take(account_id, chunk, codes, acks)
+        try:
+            async for chunk in read_ahead(in_batches(messages, CHUNK)):
+                count += await self._take(account_id, chunk, codes, acks)
+        except Exception:
+            # The listing broke off: what was stored is acknowledged all the same.
+            await acks.finish()
+            raise
         await acks.finish()
         return count
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from structlog.testing import capture_logs
 
-from service.adapters.boltrics import DiMessage
+from service.adapters.boltrics import BoltricsUnavailable, DiMessage
 from service.adapters.store.orders import SqlOrderStore
 from service.domain.events import EventType
 from service.domain.orders import OrderState, TimelineKind
+from service.services.shipments import CHUNK
 from tests.integration.shipments.conftest import ACCOUNT, Harness
 from tests.unit.shipments.documents import HOSTILE, MALFORMED, sendshipment_xml
 
@@ -168,6 +170,41 @@ class TestOneRound:
         changed = [e for e in timeline if e.kind is TimelineKind.METHOD_CHANGED]
         assert len(changed) == 1
         assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 2
+
+
+class _ListingBreaksOff:
+    """The real gateway, except that the listing fails after `after` messages."""
+
+    def __init__(self, harness: Harness, after: int) -> None:
+        self._harness = harness
+        self._after = after
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._harness.gateway, name)
+
+    async def list_messages(self, **filters: Any) -> AsyncIterator[DiMessage]:
+        listed = 0
+        async for message in self._harness.gateway.list_messages(**filters):
+            if listed == self._after:
+                raise BoltricsUnavailable("Boltrics went away mid-listing")
+            listed += 1
+            yield message
+
+
+class TestListingBreaksOff:
+    async def test_what_was_stored_is_acknowledged(self, harness: Harness) -> None:
+        """A listing that fails after the first page: that page's messages are
+        stored and acknowledged; the rest stay New for the next round."""
+        for n in range(CHUNK + 5):
+            await harness.add_order(f"o-{n}")
+            harness.outbound(sendshipment_xml(f"o-{n}"), f"o-{n}")
+        breaking = _ListingBreaksOff(harness, after=CHUNK)
+
+        handled = await harness.service(breaking).collect_once()  # type: ignore[arg-type]  # a stand-in gateway
+
+        assert handled == 0  # the round failed: its count is lost, not its work
+        assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == CHUNK
+        assert len(await harness.new_messages()) == 5
 
 
 class _HangingAcks:
