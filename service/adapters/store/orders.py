@@ -120,6 +120,12 @@ def _row(record: OrderRecord) -> dict[str, Any]:
     }
 
 
+_LOCK_IDS = sa.text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) "
+    "FROM unnest(CAST(:keys AS text[])) AS key"
+)
+
+
 class OrderTransaction:
     """One write transaction over orders, their timelines, the queue and events."""
 
@@ -129,7 +135,10 @@ class OrderTransaction:
         self.emitted = False
 
     async def lock(self, account_id: str, order_id: str) -> OrderRecord | None:
-        """The order, locked until the transaction ends."""
+        """The order, locked until the transaction ends (on PostgreSQL its id
+        too, whether the order exists or not: see `_lock_ids`)."""
+        if not self._store.is_sqlite:
+            await self._lock_ids(account_id, [order_id])
         query = _SELECT_RECORD if self._store.is_sqlite else _LOCK_RECORD
         key = {"k_account": account_id, "k_order": order_id}
         record = (await self._conn.execute(query, key)).scalar()
@@ -144,6 +153,8 @@ class OrderTransaction:
         wanted = sorted(set(order_ids))
         if not wanted:
             return {}
+        if not sqlite:
+            await self._lock_ids(account_id, wanted)
         ids = orjson.dumps(wanted).decode() if sqlite else wanted
         rows = await self._conn.execute(
             _LOCK_MANY_SQLITE if sqlite else _LOCK_MANY_POSTGRESQL,
@@ -154,6 +165,15 @@ class OrderTransaction:
             order_id, record = tuple(row)
             found[str(order_id)] = OrderRecord.model_validate_json(str(record))
         return found
+
+    async def _lock_ids(self, account_id: str, order_ids: Sequence[str]) -> None:
+        # A row that does not exist cannot be locked, so two transactions that
+        # each find no such order (CreateOrder, and a shipment for an order not
+        # known yet) could both go ahead and miss each other. An advisory lock
+        # per order id, held until the commit, makes the second one wait for
+        # the first. Taken in order id order, before the rows, everywhere.
+        keys = [f"{account_id}\x1f{order_id}" for order_id in order_ids]
+        await self._conn.execute(_LOCK_IDS, {"keys": keys})
 
     async def save(self, record: OrderRecord) -> None:
         """Insert or replace the order's record."""

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
 
+from service.adapters.store.shipments import NewShipment, SqlShipmentStore
 from service.config import OrderSettings
 from service.domain.events import EventType
 from service.domain.orders import OrderState, TimelineKind
-from service.domain.shipments import ShipmentConfirmation, ShippedLine
+from service.domain.shipments import (
+    ShipmentConfirmation,
+    ShipmentOutcome,
+    ShippedLine,
+    unknown_order_result,
+)
 from service.errors import InvalidArgument
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, Outcome
@@ -147,6 +156,32 @@ class TestShipmentBeforeOrder:
         assert record is not None and record.state is OrderState.SHIPPED
         assert boltrics.posted == []
 
+    async def test_an_order_created_while_its_shipment_is_stored_waits_for_it(
+        self, harness: Harness
+    ) -> None:
+        """CreateOrder that comes while a shipment of that unknown order is being
+        stored waits for that transaction, sees the shipment, and holds the
+        order back (on PostgreSQL neither transaction finds a row to lock)."""
+        orders, dispatcher, boltrics = _order_side(harness)
+        confirmation = _confirmation()
+        store = SqlShipmentStore(harness.database, harness.orders)
+
+        async with store.transaction() as txn:
+            await txn.prefetch(ACCOUNT, ["m-1"], ["o-1"])
+            assert await txn.order(ACCOUNT, "o-1") is None
+            stored = await txn.add(_unknown(confirmation))
+            creating = asyncio.create_task(orders.create(ACCOUNT, an_order("o-1")))
+            # Unguarded, CreateOrder would finish here, before the shipment.
+            await asyncio.sleep(0.3)
+        created = await creating
+        await dispatcher.drain_once()
+
+        assert stored is True
+        assert created.outcome is Outcome.ACCEPTED
+        assert boltrics.posted == []
+        timeline = await harness.orders.timeline(ACCOUNT, "o-1")
+        assert "already reported a shipment" in timeline[-1].message
+
     async def test_other_orders_are_sent_as_usual(self, harness: Harness) -> None:
         """A waiting shipment of one order does not hold back another."""
         await harness.service().report(ACCOUNT, _confirmation(order_id="o-9"))
@@ -156,6 +191,21 @@ class TestShipmentBeforeOrder:
         await dispatcher.drain_once()
 
         assert len(boltrics.posted) == 1
+
+
+def _unknown(confirmation: ShipmentConfirmation) -> NewShipment:
+    """The confirmation as stored for an order the connector does not know."""
+    return NewShipment(
+        account_id=ACCOUNT,
+        order_id=confirmation.order_id,
+        shipment_no=confirmation.shipment_no,
+        message_id="m-1",
+        outcome=ShipmentOutcome.UNKNOWN_ORDER,
+        reason="not known",
+        confirmation=confirmation,
+        result=unknown_order_result(ACCOUNT, confirmation),
+        received_at=datetime.now(UTC),
+    )
 
 
 def _order_side(harness: Harness) -> tuple[OrderService, OrderDispatcher, FakeGateway]:
