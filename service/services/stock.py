@@ -212,10 +212,19 @@ class StockService:
     async def project_once(self) -> int:
         """Project the next page of order and product events; how many."""
         start = await self._store.position()
+        # Read before the page: every event up to `latest` is committed, so a
+        # page that is not full holds every followed event up to it, and the
+        # cursor may pass the events of other kinds there (retention keeps
+        # what the projector has not passed).
+        latest = await self._events.last_cursor()
         page = await self._events.read_after(
             start, accounts=None, types=_FOLLOWED, limit=PROJECTOR_PAGE
         )
+        full = len(page) == PROJECTOR_PAGE
+        end = page[-1].cursor if full else max(latest, page[-1].cursor if page else 0)
         if not page:
+            if latest - start >= PROJECTOR_PAGE:
+                await self._pass_to(start, latest)
             return 0
         now = self._clock()
         async with self._store.transaction() as txn:
@@ -229,9 +238,15 @@ class StockService:
             for account_id, external_nos in pushed.items():
                 outcome = await txn.settle(account_id, external_nos, now, push=True)
                 emitted += outcome.events
-            await txn.move_to(page[-1].cursor)
+            await txn.move_to(end)
         STOCK_EVENTS.labels("order").inc(emitted)
         return len(page)
+
+    async def _pass_to(self, start: int, latest: int) -> None:
+        """Move the cursor over events the projector does not follow."""
+        async with self._store.transaction() as txn:
+            if await txn.position() == start:
+                await txn.move_to(latest)
 
     async def collect_once(self) -> int:
         """Apply and acknowledge every new `stockstatus` message; how many."""

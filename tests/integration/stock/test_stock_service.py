@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.domain.events import EventType
+from service.domain.events import EventType, NewEvent
 from service.domain.orders import OrderState
 from service.errors import NotFound
 from service.services.events import follow_events
+from service.services.stock import PROJECTOR_PAGE
 from tests.integration.stock.conftest import ACCOUNT, Harness
 
 
@@ -288,3 +289,56 @@ async def _next_second() -> None:
     """Wait until the wall clock has entered the next whole second."""
     now = datetime.now(UTC)
     await asyncio.sleep(1.01 - now.microsecond / 1_000_000)
+
+
+class TestProjectorCursor:
+    """The projector's cursor passes the events it does not follow, so that
+    retention can remove them."""
+
+    async def _other_events(self, harness: Harness, count: int) -> None:
+        """Append `count` events of a kind the projector does not follow."""
+        async with harness.database.write() as conn:
+            await harness.events.append(
+                conn,
+                [
+                    NewEvent(
+                        account_id=ACCOUNT, type=EventType.STOCK_CHANGED, payload={}
+                    )
+                    for _ in range(count)
+                ],
+            )
+
+    async def test_a_page_passes_the_other_events_behind_it(
+        self, harness: Harness
+    ) -> None:
+        """An order event followed by stock events: the cursor ends at the last."""
+        await harness.add_products("A")
+        stock = harness.service()
+        await harness.accept_order("o-1", OrderState.QUEUED, A=1)
+        await self._other_events(harness, 3)
+
+        await stock.project_once()
+
+        assert await stock.store.position() == await harness.events.last_cursor()
+        assert (await stock.store.level(ACCOUNT, "A")).reserved == 1
+
+    async def test_a_page_of_other_events_only_is_passed(
+        self, harness: Harness
+    ) -> None:
+        """A full page's worth of events it does not follow moves the cursor too."""
+        stock = harness.service()
+        await self._other_events(harness, PROJECTOR_PAGE)
+
+        projected = await stock.project_once()
+
+        assert projected == 0
+        assert await stock.store.position() == await harness.events.last_cursor()
+
+    async def test_a_few_other_events_wait_for_more(self, harness: Harness) -> None:
+        """Fewer than a page of them: no write just to move the cursor."""
+        stock = harness.service()
+        await self._other_events(harness, 3)
+
+        await stock.project_once()
+
+        assert await stock.store.position() == 0
