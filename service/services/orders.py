@@ -184,9 +184,8 @@ class OrderService:
         """Queue again the failed orders that waited for these products to exist."""
         waiting = [
             record
-            for record in await self._store.in_state(OrderState.FAILED)
-            if record.account_id == account_id
-            and set(record.waiting_for) & external_nos
+            async for record in self._store.each_in_state(account_id, OrderState.FAILED)
+            if set(record.waiting_for) & external_nos
         ]
         now = self._clock()
         for candidate in waiting:

@@ -341,6 +341,31 @@ class SqlOrderStore:
             rows = (await conn.execute(query)).scalars().all()
         return [OrderRecord.model_validate_json(row) for row in rows]
 
+    async def each_in_state(
+        self, account_id: str, state: OrderState, *, page: int = 500
+    ) -> AsyncIterator[OrderRecord]:
+        """Every order of one account in a state, by order id, a page at a time
+        (through the account-and-state index; no cap on how many)."""
+        after = ""
+        while True:
+            query = (
+                sa.select(orders.c.order_id, orders.c.record)
+                .where(
+                    orders.c.account_id == account_id,
+                    orders.c.state == state.value,
+                    orders.c.order_id > after,
+                )
+                .order_by(orders.c.order_id)
+                .limit(page)
+            )
+            async with self._database.read() as conn:
+                rows = (await conn.execute(query)).all()
+            for row in rows:
+                yield OrderRecord.model_validate_json(row.record)
+            if len(rows) < page:
+                return
+            after = rows[-1].order_id
+
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta
     ) -> list[ClaimedSend]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,13 @@ from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
 from service.domain.events import EventType
-from service.domain.orders import Order, OrderLine, OrderState, TimelineKind
+from service.domain.orders import (
+    Order,
+    OrderLine,
+    OrderRecord,
+    OrderState,
+    TimelineKind,
+)
 from service.errors import FailedPrecondition, InvalidArgument
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, Outcome
@@ -232,6 +238,44 @@ class TestDispatch:
         record, _ = await world.orders.get("acme", "o-1")
         assert count == 1 and record.state is OrderState.SENT
         assert [ref for _, ref, _ in world.gateway.posted] == ["o-1~0", "o-1~1"]
+
+
+class TestOrdersInState:
+    async def test_every_order_of_the_account_in_the_state_page_by_page(
+        self, world: World
+    ) -> None:
+        """Five failed orders of acme read two at a time: all five, in id order;
+        none of globex's, none in another state."""
+        async with world.store.transaction() as txn:
+            for account, order_id, state in [
+                *(("acme", f"f-{n}", OrderState.FAILED) for n in (3, 1, 4, 0, 2)),
+                ("acme", "s-1", OrderState.SENT),
+                ("globex", "f-9", OrderState.FAILED),
+            ]:
+                await txn.save(_record(account, order_id, state))
+
+        found = [
+            record.order.order_id
+            async for record in world.store.each_in_state(
+                "acme", OrderState.FAILED, page=2
+            )
+        ]
+
+        assert found == ["f-0", "f-1", "f-2", "f-3", "f-4"]
+
+
+def _record(account_id: str, order_id: str, state: OrderState) -> OrderRecord:
+    """A stored order of `account_id` in `state`."""
+    now = datetime.now(UTC)
+    return OrderRecord(
+        account_id=account_id,
+        order=_order(order_id),
+        state=state,
+        buckles_status="processing",
+        fingerprint="f",
+        created_at=now,
+        updated_at=now,
+    )
 
 
 class TestEvents:
