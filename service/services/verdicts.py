@@ -29,10 +29,9 @@ from service.adapters.boltrics import (
     MessageType,
 )
 from service.adapters.boltrics.documents import MAX_MESSAGE_PAGE
-from service.adapters.store.orders import SqlOrderStore
+from service.adapters.store.orders import SentOrder, SqlOrderStore
 from service.domain.events import EventType
 from service.domain.orders import (
-    OrderRecord,
     OrderState,
     TimelineEntry,
     TimelineKind,
@@ -71,17 +70,17 @@ class VerdictFollower:
 
     async def follow_once(self) -> int:
         """One round over every account with sent orders; returns orders decided."""
-        by_account: dict[str, list[OrderRecord]] = defaultdict(list)
-        for record in await self._store.in_state(OrderState.SENT):
-            by_account[record.account_id].append(record)
+        by_account: dict[str, list[SentOrder]] = defaultdict(list)
+        for sent in await self._store.sent():
+            by_account[sent.account_id].append(sent)
 
         decided = 0
-        for account_id, records in by_account.items():
+        for account_id, sent_orders in by_account.items():
             gateway = self._gateway_for(account_id)
             if gateway is None or not self._pacer.due(account_id, gateway):
                 continue
             try:
-                decided += await self._follow(account_id, gateway, records)
+                decided += await self._follow(account_id, gateway, sent_orders)
             except BoltricsError as exc:
                 _log.warning(
                     "verdicts.unavailable", account=account_id, error=exc.message
@@ -89,24 +88,24 @@ class VerdictFollower:
         return decided
 
     async def _follow(
-        self, account_id: str, gateway: BoltricsGateway, records: list[OrderRecord]
+        self, account_id: str, gateway: BoltricsGateway, orders: list[SentOrder]
     ) -> int:
         pending = await _message_ids(gateway, MessageStatus.NEW)
         pending |= await _message_ids(gateway, MessageStatus.PROCESSING)
-        decided = [record for record in records if record.message_id not in pending]
+        decided = [sent for sent in orders if sent.message_id not in pending]
         if not decided:
             return 0
         if len(decided) < self._failed_pages.get(account_id, 1):
             verdicts = await _read_each(gateway, decided)
         else:
             verdicts = await self._list_failed(account_id, gateway, decided)
-        for record in decided:
-            if record.message_id in verdicts:
-                await self._decide(record, verdicts[record.message_id])
+        for sent in decided:
+            if sent.message_id in verdicts:
+                await self._decide(sent, verdicts[sent.message_id])
         return len(verdicts)
 
     async def _list_failed(
-        self, account_id: str, gateway: BoltricsGateway, decided: list[OrderRecord]
+        self, account_id: str, gateway: BoltricsGateway, decided: list[SentOrder]
     ) -> dict[str, str | None]:
         failed = {
             message.id: message.error_text
@@ -119,13 +118,13 @@ class VerdictFollower:
         self._failed_pages[account_id] = max(
             1, math.ceil(len(failed) / MAX_MESSAGE_PAGE)
         )
-        return {record.message_id: failed.get(record.message_id) for record in decided}
+        return {sent.message_id: failed.get(sent.message_id) for sent in decided}
 
-    async def _decide(self, record: OrderRecord, error: str | None) -> None:
+    async def _decide(self, sent: SentOrder, error: str | None) -> None:
         now = self._clock()
         async with self._store.transaction() as txn:
-            current = await txn.lock(record.account_id, record.order.order_id)
-            if current is None or current.message_id != record.message_id:
+            current = await txn.lock(sent.account_id, sent.order_id)
+            if current is None or current.message_id != sent.message_id:
                 return
             if current.state is not OrderState.SENT:
                 return
@@ -162,34 +161,34 @@ class VerdictFollower:
 
         _log.info(
             "order.processed" if error is None else "order.failed",
-            account=record.account_id,
-            order_id=record.order.order_id,
-            message_id=record.message_id,
+            account=sent.account_id,
+            order_id=sent.order_id,
+            message_id=sent.message_id,
             error=error,
         )
 
 
 async def _read_each(
-    gateway: BoltricsGateway, decided: list[OrderRecord]
+    gateway: BoltricsGateway, decided: list[SentOrder]
 ) -> dict[str, str | None]:
     """The verdict of each message, read by id: its error text when it failed,
     None when Boltrics processed (or skipped) it; left out while still pending."""
     verdicts: dict[str, str | None] = {}
-    for record in decided:
+    for sent in decided:
         try:
-            message = await gateway.get_message(record.message_id)
+            message = await gateway.get_message(sent.message_id)
         except BoltricsNotFound:
             _log.warning(
                 "verdicts.message_missing",
-                account=record.account_id,
-                order_id=record.order.order_id,
-                message_id=record.message_id,
+                account=sent.account_id,
+                order_id=sent.order_id,
+                message_id=sent.message_id,
             )
             continue
         if message.status == MessageStatus.FAILED:
-            verdicts[record.message_id] = message.error_text
+            verdicts[sent.message_id] = message.error_text
         elif message.status not in (MessageStatus.NEW, MessageStatus.PROCESSING):
-            verdicts[record.message_id] = None
+            verdicts[sent.message_id] = None
     return verdicts
 
 

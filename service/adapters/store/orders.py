@@ -32,6 +32,16 @@ class ClaimedSend:
     claimed_until: datetime
 
 
+@dataclass(frozen=True)
+class SentOrder:
+    """An order Boltrics has taken and not decided on yet: what following up
+    its verdict needs."""
+
+    account_id: str
+    order_id: str
+    message_id: str
+
+
 def _key(table: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(
         table.c.account_id == sa.bindparam("k_account"),
@@ -340,6 +350,21 @@ class SqlOrderStore:
         async with self._database.read() as conn:
             rows = (await conn.execute(query)).scalars().all()
         return [OrderRecord.model_validate_json(row) for row in rows]
+
+    async def sent(self, *, limit: int = 10_000) -> list[SentOrder]:
+        """Orders of every account in state SENT, without reading their records
+        (for the verdict follower, every round)."""
+        query = (
+            sa.select(orders.c.account_id, orders.c.order_id, orders.c.message_id)
+            .where(orders.c.state == OrderState.SENT.value)
+            .limit(limit)
+        )
+        async with self._database.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            SentOrder(row.account_id, row.order_id, row.message_id or "")
+            for row in rows
+        ]
 
     async def each_in_state(
         self, account_id: str, state: OrderState, *, page: int = 500
