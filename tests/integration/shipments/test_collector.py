@@ -200,9 +200,8 @@ class TestListingBreaksOff:
             harness.outbound(sendshipment_xml(f"o-{n}"), f"o-{n}")
         breaking = _ListingBreaksOff(harness, after=CHUNK)
 
-        handled = await harness.service(breaking).collect_once()  # type: ignore[arg-type]  # a stand-in gateway
+        await harness.service(breaking).collect_once()  # type: ignore[arg-type]  # a stand-in gateway
 
-        assert handled == 0  # the round failed: its count is lost, not its work
         assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == CHUNK
         assert len(await harness.new_messages()) == 5
 
