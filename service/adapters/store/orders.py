@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.adapters.store.database import Connection, Database
 from service.adapters.store.events import SqlEventLog
+from service.adapters.store.products import among_text, among_value
 from service.adapters.store.shipment_tables import USABLE, shipments
 from service.adapters.store.tables import order_outbox, order_timeline, orders
 from service.domain.events import NewEvent
@@ -104,17 +104,14 @@ _RESCHEDULE = (
 )
 
 
-# The ids travel as one parameter (JSON on SQLite, an array on PostgreSQL): one
-# statement text whatever their number.
 _LOCK_MANY = """
 SELECT order_id, record FROM orders WHERE account_id = :account AND {among}
 ORDER BY order_id{lock}
 """
-_LOCK_MANY_SQLITE = sa.text(
-    _LOCK_MANY.format(among="order_id IN (SELECT value FROM json_each(:ids))", lock="")
-)
+_AMONG_SQLITE, _AMONG_POSTGRESQL = among_text("order_id", "ids")
+_LOCK_MANY_SQLITE = sa.text(_LOCK_MANY.format(among=_AMONG_SQLITE, lock=""))
 _LOCK_MANY_POSTGRESQL = sa.text(
-    _LOCK_MANY.format(among="order_id = ANY(CAST(:ids AS text[]))", lock=" FOR UPDATE")
+    _LOCK_MANY.format(among=_AMONG_POSTGRESQL, lock=" FOR UPDATE")
 )
 
 
@@ -165,10 +162,9 @@ class OrderTransaction:
             return {}
         if not sqlite:
             await self._lock_ids(account_id, wanted)
-        ids = orjson.dumps(wanted).decode() if sqlite else wanted
         rows = await self._conn.execute(
             _LOCK_MANY_SQLITE if sqlite else _LOCK_MANY_POSTGRESQL,
-            {"account": account_id, "ids": ids},
+            {"account": account_id, "ids": among_value(wanted, sqlite)},
         )
         found = {}
         for row in rows:

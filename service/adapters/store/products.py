@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -594,6 +595,22 @@ def among(
         return column.in_(values)
     array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String()))
     return column == sa.any_(array)
+
+
+def among_text(column: str, param: str) -> tuple[str, str]:
+    """SQL text for `column` among the values of parameter `param`, on SQLite
+    and on PostgreSQL: one parameter (see `among_value`), so that a statement
+    has one text whatever the number of values, and is built once."""
+    # Only the module's own column and parameter names go in, never values.
+    return (
+        f"{column} IN (SELECT value FROM json_each(:{param}))",  # noqa: S608
+        f"{column} = ANY(CAST(:{param} AS text[]))",
+    )
+
+
+def among_value(values: Sequence[str], sqlite: bool) -> str | list[str]:
+    """The parameter of `among_text`: a JSON array on SQLite, a list otherwise."""
+    return orjson.dumps(list(values)).decode() if sqlite else list(values)
 
 
 def product_event(view: ProductView, account_id: str) -> NewEvent:

@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.adapters.store.database import Connection, Database
 from service.adapters.store.orders import OrderTransaction, SqlOrderStore
+from service.adapters.store.products import among_text, among_value
 from service.adapters.store.shipment_tables import USABLE, shipments
 from service.adapters.store.tables import orders
 from service.domain.events import NewEvent
@@ -90,10 +90,9 @@ class ShipmentTransaction:
         self._records = await self.orders.lock_many(account_id, order_ids)
         self._locked = set(order_ids)
         self._asked_messages = set(message_ids)
-        self._stored_messages = set(
-            await self._among(_STORED_MESSAGES, account_id, message_ids)
-        )
-        keys = await self._among_rows(_STORED_KEYS, account_id, order_ids)
+        stored = await self._among(_STORED_MESSAGES, account_id, message_ids)
+        self._stored_messages = {str(message_id) for (message_id,) in stored}
+        keys = await self._among(_STORED_KEYS, account_id, order_ids)
         self._stored_keys = {(str(order), str(number)) for order, number in keys}
 
     async def order(self, account_id: str, order_id: str) -> OrderRecord | None:
@@ -221,24 +220,15 @@ class ShipmentTransaction:
         query: tuple[sa.TextClause, sa.TextClause],
         account_id: str,
         values: Sequence[str],
-    ) -> list[str]:
-        return [
-            str(row[0]) for row in await self._among_rows(query, account_id, values)
-        ]
-
-    async def _among_rows(
-        self,
-        query: tuple[sa.TextClause, sa.TextClause],
-        account_id: str,
-        values: Sequence[str],
     ) -> list[tuple[object, ...]]:
         if not values:
             return []
-        wanted = sorted(set(values))
-        param = orjson.dumps(wanted).decode() if self._sqlite else wanted
         rows = await self._conn.execute(
             query[0] if self._sqlite else query[1],
-            {"account": account_id, "values": param},
+            {
+                "account": account_id,
+                "values": among_value(sorted(set(values)), self._sqlite),
+            },
         )
         return [tuple(row) for row in rows]
 
@@ -249,23 +239,25 @@ class ShipmentTransaction:
         return None if row is None else _stored(row)
 
 
-def _among_text(template: str) -> tuple[sa.TextClause, sa.TextClause]:
-    """`template` for SQLite and for PostgreSQL, its values one parameter."""
+def _among_text(template: str, column: str) -> tuple[sa.TextClause, sa.TextClause]:
+    """`template` for SQLite and for PostgreSQL, `column` among `:values`."""
+    on_sqlite, on_postgresql = among_text(column, "values")
     return (
-        sa.text(template.format(among="IN (SELECT value FROM json_each(:values))")),
-        sa.text(template.format(among="= ANY(CAST(:values AS text[]))")),
+        sa.text(template.format(among=on_sqlite)),
+        sa.text(template.format(among=on_postgresql)),
     )
 
 
 # Built once: building a statement and its cache key per call cost more than
 # running it on SQLite.
 _STORED_MESSAGES = _among_text(
-    "SELECT message_id FROM shipments WHERE account_id = :account "
-    "AND message_id {among}"
+    "SELECT message_id FROM shipments WHERE account_id = :account AND {among}",
+    "message_id",
 )
 _STORED_KEYS = _among_text(
     "SELECT order_id, shipment_no FROM shipments WHERE account_id = :account "
-    "AND outcome != 'rejected' AND order_id {among}"  # USABLE, as the index has it
+    "AND outcome != 'rejected' AND {among}",  # USABLE, as the index has it
+    "order_id",
 )
 _ADD_SQLITE = sqlite.insert(shipments).on_conflict_do_nothing()
 _ADD_POSTGRESQL = postgresql.insert(shipments).on_conflict_do_nothing()

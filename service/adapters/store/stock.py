@@ -17,14 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.adapters.store.database import Connection, Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import products
-from service.adapters.store.products import among, chunks, listings_of
+from service.adapters.store.products import (
+    among,
+    among_text,
+    among_value,
+    chunks,
+    listings_of,
+)
 from service.adapters.store.stock_tables import (
     stock_accounts,
     stock_cursor,
@@ -212,7 +217,7 @@ class StockTransaction:
         sqlite = self._store.is_sqlite
         wanted = sorted(figures)
         keys = {"account": account_id, "as_of": as_of}
-        keys["nos"] = orjson.dumps(wanted).decode() if sqlite else wanted
+        keys["nos"] = among_value(wanted, sqlite)
         if not sqlite:
             # Every row of the page, before `settle` locks the rest of them.
             await self._conn.execute(_LOCK_POSTGRESQL, keys)
@@ -228,7 +233,7 @@ class StockTransaction:
             if same_available and figure.qty_in_inventory == inventory:
                 same.append(no)
         if same:
-            keys["nos"] = orjson.dumps(same).decode() if sqlite else same
+            keys["nos"] = among_value(same, sqlite)
             await self._conn.execute(
                 _REDATE_SQLITE if sqlite else _REDATE_POSTGRESQL, keys
             )
@@ -304,7 +309,7 @@ class StockTransaction:
         sqlite = self._store.is_sqlite
         keys = {
             "account": account_id,
-            "nos": orjson.dumps(external_nos).decode() if sqlite else external_nos,
+            "nos": among_value(external_nos, sqlite),
         }
         found: dict[str, _Held] = defaultdict(_Held)
         open_sums = await self._conn.execute(
@@ -648,8 +653,7 @@ def _apply(levels: dict[str, _Level], figures: Mapping[str, Figure]) -> int:
 # PostgreSQL), so that a statement has one text whatever the page's size, and
 # rows come back as plain values. On PostgreSQL the page's rows are locked
 # first, all of them in ExternalNo order, as every other writer locks them.
-_AMONG_SQLITE = "external_no IN (SELECT value FROM json_each(:nos))"
-_AMONG_POSTGRESQL = "external_no = ANY(CAST(:nos AS text[]))"
+_AMONG_SQLITE, _AMONG_POSTGRESQL = among_text("external_no", "nos")
 _UNHELD = """
 SELECT external_no, qty_available, qty_in_inventory FROM stock_levels
 WHERE account_id = :account AND {among} AND as_of <= :as_of
