@@ -43,6 +43,7 @@ from service.adapters.boltrics import (
     ShipmentOrderLine,
     build_shipment_order,
 )
+from service.adapters.parsing import ParsingPool
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -173,6 +174,7 @@ async def main(n: int) -> None:
         await database.open()
         events = SqlEventLog(database)
         orders = SqlOrderStore(database, events)
+        parsers = ParsingPool(1)
         service = ShipmentService(
             database,
             events,
@@ -181,9 +183,11 @@ async def main(n: int) -> None:
             lambda _account: account,
             accounts=lambda: [ACCOUNT],
             poll_seconds=0.05,
+            parsers=parsers,
         )
         rounds: list[tuple[float, float, float]] = []
         try:
+            await parsers.started()  # as the service does when it starts
             for number in range(ROUNDS):
                 ids = [f"o-{number}-{index}" for index in range(n)]
                 await _orders(orders, ids)
@@ -193,6 +197,7 @@ async def main(n: int) -> None:
                 whole_seconds, round_seconds = await _whole_way(service, events, n)
                 rounds.append((bare_seconds, whole_seconds, round_seconds))
         finally:
+            parsers.close()
             await gateway.aclose()
             await database.close()
             sandbox.stop()

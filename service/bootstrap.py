@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from service.adapters.boltrics import BoltricsGateway, GatewayRegistry
+from service.adapters.parsing import ParsingPool
 from service.adapters.rules import RulesRuntime
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
@@ -64,6 +65,7 @@ class App:
     shipments: ShipmentService
     stock: StockService
     retention: Retention
+    parsers: ParsingPool
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     def account(self, account_id: str) -> Account | None:
@@ -103,6 +105,7 @@ class App:
 
     async def close(self) -> None:
         """Release everything the app holds."""
+        self.parsers.close()
         await self.gateways.aclose()
         await self.database.close()
 
@@ -175,6 +178,7 @@ async def build_app(
     verdicts = VerdictFollower(
         order_store, gateway_for, poll_seconds=settings.orders.verdict_poll_seconds
     )
+    parsers = ParsingPool(settings.parsing.workers)
     shipments = ShipmentService(
         database,
         events,
@@ -182,6 +186,7 @@ async def build_app(
         gateway_for,
         settings.account,
         accounts=lambda: [a.id for a in settings.accounts if a.boltrics is not None],
+        parsers=parsers,
     )
     stock = StockService(
         database,
@@ -212,4 +217,5 @@ async def build_app(
         retention=Retention(
             events, request_keys, stock.store.position, settings.retention
         ),
+        parsers=parsers,
     )

@@ -178,6 +178,18 @@ class StockSettings(_Strict):
     full_sync_seconds: float = Field(default=24 * 3600, gt=0)
 
 
+class ParsingSettings(_Strict):
+    """Where collected Boltrics documents are parsed."""
+
+    workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="worker processes that parse pages of collected documents; "
+        "0 parses them in the service's own process",
+    )
+
+
 class RetentionSettings(_Strict):
     """How long what happened is kept: events for WatchEvents to resume, and
     request ids with their answers for repeats to get."""
@@ -210,6 +222,7 @@ class Settings(BaseSettings):
     orders: OrderSettings = OrderSettings()
     stock: StockSettings = StockSettings()
     retention: RetentionSettings = RetentionSettings()
+    parsing: ParsingSettings = ParsingSettings()
     log: LogSettings = LogSettings()
     callers: list[Caller] = Field(default_factory=list)
     accounts: list[Account] = Field(default_factory=list)

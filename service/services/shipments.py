@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ from service.adapters.boltrics.documents import (
     ATTRIBUTE_TRACK_TRACE,
     ATTRIBUTE_TRACK_URL,
 )
+from service.adapters.parsing import ParsingPool
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -124,7 +125,12 @@ def confirmation_from_document(
     )
 
 
-def decode_message(content: bytes, codes: TrackCodes) -> ShipmentConfirmation | str:
+Decoded = ShipmentConfirmation | str
+#: A page of collected messages, and what they hold once parsed.
+_Parsing = tuple[list[DiMessage], Awaitable[list[Decoded]]]
+
+
+def decode_message(content: bytes, codes: TrackCodes) -> Decoded:
     """The confirmation in a `sendshipment` document, or why it cannot be used."""
     try:
         document = parse_shipment_confirmation(content)
@@ -151,8 +157,10 @@ class ShipmentService:
         accounts: Callable[[], Iterable[str]],
         poll_seconds: float = 1.0,
         clock: Callable[[], datetime] = utc_now,
+        parsers: ParsingPool | None = None,
     ):
         self._store = SqlShipmentStore(database, orders)
+        self._parsers = parsers or ParsingPool(0)
         self._events = events
         self._gateway_for = gateway_for
         self._account_for = account_for
@@ -204,6 +212,7 @@ class ShipmentService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Collect confirmations every `poll_seconds` until `stop` is set."""
+        self._parsers.start()
         await run_every(
             stop, self._poll_seconds, self.collect_once, "shipments.round_failed"
         )
@@ -233,25 +242,37 @@ class ShipmentService:
             status=MessageStatus.NEW,
             message_type=MessageType.SEND_SHIPMENT,
         )
+        # Pipelined: while a page is stored, the next one is parsed (in a worker
+        # process, see ParsingPool) and the one after that listed.
+        before: _Parsing | None = None
         try:
             async for chunk in read_ahead(in_batches(messages, CHUNK)):
-                count += await self._take(account_id, chunk, codes, acks)
+                contents = [message.content for message in chunk]
+                parsing = chunk, self._parsers.parse(decode_message, contents, codes)
+                if before is not None:
+                    count += await self._take(account_id, before, acks)
+                before = parsing
         except Exception:
-            # The listing broke off: what was stored is acknowledged all the same.
+            # The listing broke off: what it listed is stored all the same, and
+            # acknowledged.
+            if before is not None:
+                count += await self._take(account_id, before, acks)
             await acks.finish()
             raise
+        if before is not None:
+            count += await self._take(account_id, before, acks)
         await acks.finish()
         return count
 
     async def _take(
         self,
         account_id: str,
-        messages: Sequence[DiMessage],
-        codes: TrackCodes,
+        parsing: _Parsing,
         acks: _Acknowledger,
     ) -> int:
-        """Store a chunk of messages in one transaction; acknowledge them later."""
-        decoded = [decode_message(message.content, codes) for message in messages]
+        """Store a page of messages in one transaction; acknowledge them later."""
+        messages, decoding = parsing
+        decoded = await decoding
         try:
             outcomes = await self._store_chunk(account_id, messages, decoded)
         except Exception:
@@ -269,7 +290,7 @@ class ShipmentService:
         self,
         account_id: str,
         messages: Sequence[DiMessage],
-        decoded: Sequence[ShipmentConfirmation | str],
+        decoded: Sequence[Decoded],
     ) -> list[Handled | None]:
         now = self._clock()
         order_ids = [item.order_id for item in decoded if not isinstance(item, str)]
@@ -286,7 +307,7 @@ class ShipmentService:
         self,
         account_id: str,
         messages: Sequence[DiMessage],
-        decoded: Sequence[ShipmentConfirmation | str],
+        decoded: Sequence[Decoded],
     ) -> list[Handled | None]:
         """One transaction per message, so that one that cannot be stored (and is
         left New, to be tried next round) does not hold up the others."""

@@ -20,6 +20,7 @@ from service.adapters.boltrics import (
     RateLimiter,
 )
 from service.adapters.boltrics.documents import encode_content
+from service.adapters.parsing import ParsingPool
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -55,8 +56,11 @@ class Harness:
     gateway: HttpxBoltricsGateway
     made: list[ShipmentService] = field(default_factory=list)
 
-    def service(self, gateway: BoltricsGateway | None = None) -> ShipmentService:
-        """A ShipmentService over the harness's store, collecting for `acme`."""
+    def service(
+        self, gateway: BoltricsGateway | None = None, parsers: ParsingPool | None = None
+    ) -> ShipmentService:
+        """A ShipmentService over the harness's store, collecting for `acme`
+        (parsing inline unless given `parsers`)."""
         chosen = gateway or self.gateway
         return ShipmentService(
             self.database,
@@ -66,6 +70,7 @@ class Harness:
             lambda account_id: self.account if account_id == ACCOUNT else None,
             accounts=lambda: [ACCOUNT],
             poll_seconds=0.05,
+            parsers=parsers,
         )
 
     async def add_order(self, order_id: str, method: str = "POSTNL") -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from service.adapters.boltrics import BoltricsUnavailable, DiMessage
+from service.adapters.parsing import ParsingPool
 from service.adapters.store.orders import SqlOrderStore
 from service.domain.events import EventType
 from service.domain.orders import OrderState, TimelineKind
@@ -170,6 +171,34 @@ class TestOneRound:
         changed = [e for e in timeline if e.kind is TimelineKind.METHOD_CHANGED]
         assert len(changed) == 1
         assert len(await harness.events_of(EventType.ORDER_SHIPPED)) == 2
+
+
+class TestParsedInAWorker:
+    async def test_pages_parsed_by_a_worker_give_the_same_results(
+        self, harness: Harness
+    ) -> None:
+        """Pages parsed in a worker process while the page before is stored: every
+        good confirmation applied once, every bad document rejected, all
+        acknowledged."""
+        for n in range(CHUNK + 20):
+            await harness.add_order(f"o-{n}")
+            harness.outbound(sendshipment_xml(f"o-{n}"), f"o-{n}")
+        harness.outbound(MALFORMED, "bad-1")
+        harness.outbound(HOSTILE, "bad-2")
+        parsers = ParsingPool(1, min_batch=2)
+        try:
+            handled = await harness.service(parsers=parsers).collect_once()
+        finally:
+            parsers.close()
+
+        assert handled == CHUNK + 22
+        shipped = await harness.events_of(EventType.ORDER_SHIPPED)
+        assert sorted(e.payload["order_id"] for e in shipped) == sorted(
+            f"o-{n}" for n in range(CHUNK + 20)
+        )
+        rejected = await harness.events_of(EventType.SHIPMENT_REJECTED)
+        assert len(rejected) == 2
+        assert await harness.new_messages() == []
 
 
 class _ListingBreaksOff:

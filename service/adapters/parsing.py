@@ -1,0 +1,136 @@
+"""Parsing documents from outside in a worker process.
+
+Parsing a page of Boltrics documents is CPU work that takes about as long as
+storing what they hold. Done in a worker process, it runs on another core
+while this process stores the page before it.
+
+A small batch is parsed inline: handing it over would cost more than it
+spares. When a worker dies (the system killed it, say), its batch is parsed
+inline and a new worker is started for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from service.logging import get_logger
+
+MIN_BATCH = 32
+
+_A = TypeVar("_A")
+_R = TypeVar("_R")
+
+_log = get_logger(__name__)
+
+
+class ParsingPool:
+    """Worker processes that parse batches of documents (see the module)."""
+
+    def __init__(self, workers: int, *, min_batch: int = MIN_BATCH):
+        self._workers = workers
+        self._min_batch = min_batch
+        self._executor: ProcessPoolExecutor | None = None
+        self._starting: list[Future[int]] = []
+
+    @property
+    def enabled(self) -> bool:
+        """Whether batches go to worker processes at all (workers > 0)."""
+        return self._workers > 0
+
+    def start(self) -> None:
+        """Start the workers now rather than at the first large batch (they
+        take a moment to import the parsers)."""
+        if self.enabled and self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+            )
+            # Each worker comes up when a task needs it: one task each, now.
+            self._starting = [
+                self._executor.submit(os.getpid) for _ in range(self._workers)
+            ]
+
+    async def started(self) -> None:
+        """Start the workers, and return once each is up."""
+        self.start()
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in self._starting))
+
+    def parse(
+        self, parser: Callable[[bytes, _A], _R], documents: Sequence[bytes], arg: _A
+    ) -> Awaitable[list[_R]]:
+        """Start `parser(document, arg)` for each document now; the awaitable
+        gives the results, in order.
+
+        Handed to a worker before this returns, so that the caller can do other
+        work meanwhile. `parser` must be a module-level function, and `arg` and
+        the results picklable.
+        """
+        if not self.enabled or len(documents) < self._min_batch:
+            return _done(_parse_all(parser, documents, arg))
+        self.start()
+        executor = self._executor
+        assert executor is not None
+        future = asyncio.get_running_loop().run_in_executor(
+            executor, _parse_all, parser, documents, arg
+        )
+        return self._result(executor, future, parser, documents, arg)
+
+    async def _result(
+        self,
+        executor: ProcessPoolExecutor,
+        future: asyncio.Future[list[_R]],
+        parser: Callable[[bytes, _A], _R],
+        documents: Sequence[bytes],
+        arg: _A,
+    ) -> list[_R]:
+        try:
+            return await future
+        except BrokenProcessPool:
+            _log.warning("parsing.worker_died", documents=len(documents))
+            if self._executor is executor:
+                self._discard()
+            return _parse_all(parser, documents, arg)
+
+    def close(self) -> None:
+        """Stop the workers; a batch in flight is parsed to its end first."""
+        self._discard()
+
+    def _discard(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _done(value: _R) -> asyncio.Future[_R]:
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+def _parse_all(
+    parser: Callable[[bytes, _A], _R], documents: Sequence[bytes], arg: _A
+) -> list[_R]:
+    return [parser(document, arg) for document in documents]
+
+
+def _exit_with_parent() -> None:
+    """In a worker: leave as soon as the service's process is gone (a worker
+    waiting for work would otherwise outlive a service killed with SIGKILL)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always set in a spawned worker
+        return
+
+    def watch(sentinel: Any) -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, args=(parent.sentinel,), daemon=True).start()

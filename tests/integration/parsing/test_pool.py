@@ -1,0 +1,127 @@
+"""The parsing pool: batches parsed in a worker process, small ones inline, and
+a dead worker survived."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service.adapters.parsing import ParsingPool
+from service.services.shipments import TrackCodes, decode_message
+from tests.support.server import REPO
+from tests.unit.shipments.documents import HOSTILE, MALFORMED, sendshipment_xml
+
+MAIN = os.getpid()
+
+
+def where(document: bytes, suffix: str) -> str:
+    """The document, the suffix, and the id of the process that parsed it."""
+    return f"{document.decode()}{suffix}@{os.getpid()}"
+
+
+def die_in_worker(document: bytes, _arg: None) -> str:
+    """Kills a worker process outright; in the test's own process, "inline"."""
+    if os.getpid() != MAIN:
+        os._exit(3)
+    return f"{document.decode()} inline"
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ParsingPool]:
+    """A pool of one worker, for batches of four documents or more."""
+    parsers = ParsingPool(1, min_batch=4)
+    await parsers.started()
+    yield parsers
+    parsers.close()
+
+
+async def test_a_batch_is_parsed_in_the_worker_in_order(pool: ParsingPool) -> None:
+    """Every result, in the documents' order, from another process."""
+    documents = [f"d{number}".encode() for number in range(10)]
+    results = await pool.parse(where, documents, "!")
+    assert [result.split("@")[0] for result in results] == [
+        f"d{number}!" for number in range(10)
+    ]
+    assert {int(result.split("@")[1]) for result in results} != {os.getpid()}
+
+
+async def test_a_small_batch_is_parsed_inline(pool: ParsingPool) -> None:
+    """Below min_batch, handing over would cost more than it spares."""
+    results = await pool.parse(where, [b"a", b"b"], "")
+    assert results == [f"a@{os.getpid()}", f"b@{os.getpid()}"]
+
+
+async def test_no_workers_parses_inline() -> None:
+    """workers = 0: everything in this process, whatever the batch size."""
+    parsers = ParsingPool(0)
+    parsers.start()
+    results = await parsers.parse(where, [b"x"] * 100, "")
+    assert set(results) == {f"x@{os.getpid()}"}
+
+
+async def test_a_dead_worker_is_replaced(pool: ParsingPool) -> None:
+    """The batch that killed the worker is parsed inline; the next batch goes
+    to a new worker."""
+    documents = [b"d"] * 4
+    assert await pool.parse(die_in_worker, documents, None) == ["d inline"] * 4
+    results = await pool.parse(where, documents, "")
+    assert {int(result.split("@")[1]) for result in results} != {os.getpid()}
+
+
+async def test_shipment_documents_decode_the_same_in_the_worker(
+    pool: ParsingPool,
+) -> None:
+    """decode_message and its results, a confirmation or why a document cannot
+    be used, cross the process boundary unchanged."""
+    documents = [
+        sendshipment_xml(f"o-{number}", attributes={"TRACKTRACE": f"3S{number}"})
+        for number in range(6)
+    ] + [HOSTILE, MALFORMED]
+    inline = [decode_message(document, TrackCodes()) for document in documents]
+    assert await pool.parse(decode_message, documents, TrackCodes()) == inline
+    assert all(isinstance(result, str) for result in inline[6:])
+
+
+_PARENT = """
+import asyncio, os, sys, time
+from service.adapters.parsing import ParsingPool
+from tests.integration.parsing.test_pool import where
+
+async def main():
+    pool = ParsingPool(1, min_batch=1)
+    await pool.started()
+    [result] = await pool.parse(where, [b"pid"], "")
+    print(result.split("@")[1], flush=True)
+    time.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def test_the_worker_leaves_when_the_service_is_killed() -> None:
+    """A service killed with SIGKILL leaves no worker behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
