@@ -7,6 +7,10 @@ while this process stores the page before it.
 A small batch is parsed inline: handing it over would cost more than it
 spares. When a worker dies (the system killed it, say), its batch is parsed
 inline and a new worker is started for the next one.
+
+Workers are spawned, not forked (the service runs threads), so, as
+multiprocessing requires, a script that runs the service must start it under
+`if __name__ == "__main__":`, or each worker would start it again.
 """
 
 from __future__ import annotations

@@ -91,18 +91,14 @@ class SqlEventLog:
         limit: int = 500,
     ) -> list[Event]:
         """Events after `cursor`, oldest first; `accounts` None means all."""
-        query = (
-            sa.select(events)
-            .where(events.c.id > cursor)
-            .order_by(events.c.id)
-            .limit(limit)
-        )
+        query = _READ_AFTER[accounts is not None, bool(types)]
+        parameters: dict[str, object] = {"cursor": cursor, "limit": limit}
         if accounts is not None:
-            query = query.where(events.c.account_id.in_(accounts))
+            parameters["accounts"] = list(accounts)
         if types:
-            query = query.where(events.c.type.in_([t.value for t in types]))
+            parameters["types"] = [t.value for t in types]
         async with self._database.read() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(query, parameters)).all()
             # Read after the page: a removal that came between the two is seen.
             pruned = await _pruned_through(conn)
         if cursor and cursor < pruned:
@@ -155,6 +151,30 @@ class SqlEventLog:
             value = (await conn.execute(sa.select(sa.func.max(events.c.id)))).scalar()
         return int(value or 0)
 
+
+def _read_after(by_account: bool, by_type: bool) -> sa.Select[Any]:
+    query = (
+        sa.select(events)
+        .where(events.c.id > sa.bindparam("cursor"))
+        .order_by(events.c.id)
+        .limit(sa.bindparam("limit"))
+    )
+    if by_account:
+        query = query.where(
+            events.c.account_id.in_(sa.bindparam("accounts", expanding=True))
+        )
+    if by_type:
+        query = query.where(events.c.type.in_(sa.bindparam("types", expanding=True)))
+    return query
+
+
+# Built once: every subscriber reads a page each time it is woken, and building
+# the statement cost more than running it.
+_READ_AFTER = {
+    (by_account, by_type): _read_after(by_account, by_type)
+    for by_account in (False, True)
+    for by_type in (False, True)
+}
 
 _NAME = "events"
 _PRUNE_BATCH = 5_000

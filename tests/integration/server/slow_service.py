@@ -19,4 +19,6 @@ async def _slow_get_account(self: ConnectorServicer, request: Any, context: Any)
 
 
 ConnectorServicer.GetAccount = _slow_get_account  # type: ignore[method-assign]
-sys.exit(main(sys.argv[1:]))
+
+if __name__ == "__main__":  # not again in the service's spawned parsing worker
+    sys.exit(main(sys.argv[1:]))

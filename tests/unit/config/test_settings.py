@@ -62,6 +62,19 @@ class TestLoadSettings:
         with pytest.raises(ConfigurationError, match="account a is configured twice"):
             load_settings(config)
 
+    def test_parsing_workers_default_and_bounds(self, tmp_path: Path) -> None:
+        """One parsing worker by default; 0 is allowed, a negative count is
+        refused with the setting's path."""
+        config = tmp_path / "c.toml"
+        config.write_text("[parsing]\nworkers = 0\n")
+        assert load_settings(config).parsing.workers == 0
+        config.write_text("")
+        assert load_settings(config).parsing.workers == 1
+        config.write_text("[parsing]\nworkers = -1\n")
+
+        with pytest.raises(ConfigurationError, match=r"^setting parsing\.workers: "):
+            load_settings(config)
+
 
 class TestSecretRef:
     def test_reads_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
