@@ -52,7 +52,12 @@ from service.domain.events import EventType
 from service.domain.orders import Decision, Order, OrderRecord, OrderState
 from service.logging import configure_logging
 from service.services.events import follow_events
-from service.services.shipments import ShipmentService, TrackCodes, decode_message
+from service.services.shipments import (
+    PARSERS_MODULE,
+    ShipmentService,
+    TrackCodes,
+    decode_message,
+)
 from tests.support.sandbox import CLIENT_ID, CLIENT_SECRET, COMPANY, SandboxProcess
 
 ACCOUNT = "acme"
@@ -174,7 +179,7 @@ async def main(n: int) -> None:
         await database.open()
         events = SqlEventLog(database)
         orders = SqlOrderStore(database, events)
-        parsers = ParsingPool(1)
+        parsers = ParsingPool(1, preload=[PARSERS_MODULE])
         service = ShipmentService(
             database,
             events,

@@ -25,7 +25,7 @@ from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, ShippingDecider, StatusTranslator
 from service.services.products import ProductService
 from service.services.retention import Retention
-from service.services.shipments import ShipmentService
+from service.services.shipments import PARSERS_MODULE, ShipmentService
 from service.services.shipping import RulesDecider
 from service.services.stock import StockService
 from service.services.verdicts import VerdictFollower
@@ -178,7 +178,7 @@ async def build_app(
     verdicts = VerdictFollower(
         order_store, gateway_for, poll_seconds=settings.orders.verdict_poll_seconds
     )
-    parsers = ParsingPool(settings.parsing.workers)
+    parsers = ParsingPool(settings.parsing.workers, preload=[PARSERS_MODULE])
     shipments = ShipmentService(
         database,
         events,

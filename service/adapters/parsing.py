@@ -16,6 +16,7 @@ multiprocessing requires, a script that runs the service must start it under
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -38,9 +39,18 @@ _log = get_logger(__name__)
 class ParsingPool:
     """Worker processes that parse batches of documents (see the module)."""
 
-    def __init__(self, workers: int, *, min_batch: int = MIN_BATCH):
+    def __init__(
+        self,
+        workers: int,
+        *,
+        min_batch: int = MIN_BATCH,
+        preload: Sequence[str] = (),
+    ):
+        """`preload` names the modules of the parsers, which a worker imports
+        when it starts rather than with its first batch."""
         self._workers = workers
         self._min_batch = min_batch
+        self._preload = tuple(preload)
         self._executor: ProcessPoolExecutor | None = None
         self._starting: list[Future[int]] = []
 
@@ -56,7 +66,8 @@ class ParsingPool:
             self._executor = ProcessPoolExecutor(
                 self._workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
+                initializer=_prepare_worker,
+                initargs=(self._preload,),
             )
             # Each worker comes up when a task needs it: one task each, now.
             self._starting = [
@@ -126,9 +137,16 @@ def _parse_all(
     return [parser(document, arg) for document in documents]
 
 
+def _prepare_worker(preload: Sequence[str]) -> None:
+    """In a worker, at its start: import the parsers, and watch the service."""
+    for module in preload:
+        importlib.import_module(module)
+    _exit_with_parent()
+
+
 def _exit_with_parent() -> None:
-    """In a worker: leave as soon as the service's process is gone (a worker
-    waiting for work would otherwise outlive a service killed with SIGKILL)."""
+    """Leave as soon as the service's process is gone (a worker waiting for
+    work would otherwise outlive a service killed with SIGKILL)."""
     parent = multiprocessing.parent_process()
     if parent is None:  # pragma: no cover - always set in a spawned worker
         return

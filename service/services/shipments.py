@@ -126,6 +126,8 @@ def confirmation_from_document(
 
 
 Decoded = ShipmentConfirmation | str
+#: Where `decode_message` lives, for a parsing worker to import at its start.
+PARSERS_MODULE = __name__
 #: A page of collected messages, and what they hold once parsed.
 _Parsing = tuple[list[DiMessage], Awaitable[list[Decoded]]]
 

@@ -25,6 +25,11 @@ def where(document: bytes, suffix: str) -> str:
     return f"{document.decode()}{suffix}@{os.getpid()}"
 
 
+def loaded(_document: bytes, module: str) -> bool:
+    """Whether the parsing process has imported `module`."""
+    return module in sys.modules
+
+
 def die_in_worker(document: bytes, _arg: None) -> str:
     """Kills a worker process outright; in the test's own process, "inline"."""
     if os.getpid() != MAIN:
@@ -63,6 +68,17 @@ async def test_no_workers_parses_inline() -> None:
     parsers.start()
     results = await parsers.parse(where, [b"x"] * 100, "")
     assert set(results) == {f"x@{os.getpid()}"}
+
+
+async def test_a_worker_imports_the_preloaded_modules_at_its_start() -> None:
+    """`preload` is imported before the first batch; other modules are not
+    (colorsys: a module nothing here imports)."""
+    for preload, expected in (["colorsys"], True), ([], False):
+        parsers = ParsingPool(1, min_batch=1, preload=preload)
+        try:
+            assert await parsers.parse(loaded, [b"?"], "colorsys") == [expected]
+        finally:
+            parsers.close()
 
 
 async def test_a_dead_worker_is_replaced(pool: ParsingPool) -> None:
