@@ -73,6 +73,7 @@ class ParsingPool:
             self._starting = [
                 self._executor.submit(os.getpid) for _ in range(self._workers)
             ]
+            _log.info("parsing.started", workers=self._workers)
 
     async def started(self) -> None:
         """Start the workers, and return once each is up."""

@@ -113,7 +113,7 @@ async def main():
     pool = ParsingPool(1, min_batch=1)
     await pool.started()
     [result] = await pool.parse(where, [b"pid"], "")
-    print(result.split("@")[1], flush=True)
+    print("worker", result.split("@")[1], flush=True)
     time.sleep(600)
 
 asyncio.run(main())
@@ -126,7 +126,9 @@ def test_the_worker_leaves_when_the_service_is_killed() -> None:
         [sys.executable, "-c", _PARENT], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
     assert parent.stdout is not None
-    worker = int(parent.stdout.readline())
+    worker = next(
+        int(line.split()[1]) for line in parent.stdout if line.startswith("worker ")
+    )
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 10
