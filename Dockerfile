@@ -26,5 +26,7 @@ ENV CONNECTOR_SERVER__LISTEN=0.0.0.0:50051 \
 EXPOSE 50051 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["boltrics-connector", "health", "--address", "127.0.0.1:50051"]
-ENTRYPOINT ["boltrics-connector"]
+# `python -m service` rather than the console script: the parsing worker then
+# imports only the parsers, not the command line (see service/adapters/parsing.py).
+ENTRYPOINT ["python", "-m", "service"]
 CMD ["serve"]

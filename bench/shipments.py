@@ -9,6 +9,9 @@ process, rate limit off), then times two things:
    event) until a `follow_events` subscriber on the same SQLite store has seen
    every ORDER_SHIPPED event.
 
+The collector parses in a worker process, as the service does; the worker
+starts with the first round's first page, so round 1 includes its start.
+
 Prints both rates per round, and how long the collector's round took until it
 had acknowledged every message (which it does once the round's listing is
 done), then the median over the rounds of the ratio of the second rate to the
@@ -52,12 +55,12 @@ from service.domain.events import EventType
 from service.domain.orders import Decision, Order, OrderRecord, OrderState
 from service.logging import configure_logging
 from service.services.events import follow_events
-from service.services.shipments import (
+from service.services.shipment_documents import (
     PARSERS_MODULE,
-    ShipmentService,
     TrackCodes,
     decode_message,
 )
+from service.services.shipments import ShipmentService
 from tests.support.sandbox import CLIENT_ID, CLIENT_SECRET, COMPANY, SandboxProcess
 
 ACCOUNT = "acme"
@@ -192,7 +195,6 @@ async def main(n: int) -> None:
         )
         rounds: list[tuple[float, float, float]] = []
         try:
-            await parsers.started()  # as the service does when it starts
             for number in range(ROUNDS):
                 ids = [f"o-{number}-{index}" for index in range(n)]
                 await _orders(orders, ids)

@@ -25,7 +25,8 @@ from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, ShippingDecider, StatusTranslator
 from service.services.products import ProductService
 from service.services.retention import Retention
-from service.services.shipments import PARSERS_MODULE, ShipmentService
+from service.services.shipment_documents import PARSERS_MODULE
+from service.services.shipments import ShipmentService
 from service.services.shipping import RulesDecider
 from service.services.stock import StockService
 from service.services.verdicts import VerdictFollower

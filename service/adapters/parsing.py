@@ -4,13 +4,19 @@ Parsing a page of Boltrics documents is CPU work that takes about as long as
 storing what they hold. Done in a worker process, it runs on another core
 while this process stores the page before it.
 
-A small batch is parsed inline: handing it over would cost more than it
-spares. When a worker dies (the system killed it, say), its batch is parsed
-inline and a new worker is started for the next one.
+The worker is there only while there is work for it: it starts with the first
+large batch (which, like every batch until the worker is up, is parsed
+inline) and stops after `IDLE_SECONDS` without one, giving its memory back.
+A small batch is always parsed inline: handing it over would cost more than
+it spares. When a worker dies (the system killed it, say), its batch is
+parsed inline and a new worker is started for the next one.
 
-Workers are spawned, not forked (the service runs threads), so, as
-multiprocessing requires, a script that runs the service must start it under
-`if __name__ == "__main__":`, or each worker would start it again.
+Workers are spawned, not forked (the service runs threads). As
+multiprocessing does for spawned processes, a worker imports the service's
+main module: under `python -m service` that is nothing (hence the Docker
+image's entry point); from the `boltrics-connector` script, the command line
+and all it imports. A script of its own that runs the service must start it
+under `if __name__ == "__main__":`, or each worker would start it again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, TypeVar
 from service.logging import get_logger
 
 MIN_BATCH = 32
+IDLE_SECONDS = 300.0
 
 _A = TypeVar("_A")
 _R = TypeVar("_R")
@@ -45,23 +52,30 @@ class ParsingPool:
         *,
         min_batch: int = MIN_BATCH,
         preload: Sequence[str] = (),
+        idle_seconds: float = IDLE_SECONDS,
     ):
         """`preload` names the modules of the parsers, which a worker imports
         when it starts rather than with its first batch."""
         self._workers = workers
         self._min_batch = min_batch
         self._preload = tuple(preload)
+        self._idle_seconds = idle_seconds
         self._executor: ProcessPoolExecutor | None = None
         self._starting: list[Future[int]] = []
+        self._idle: asyncio.TimerHandle | None = None
 
     @property
     def enabled(self) -> bool:
         """Whether batches go to worker processes at all (workers > 0)."""
         return self._workers > 0
 
+    @property
+    def running(self) -> bool:
+        """Whether the workers are started (they may still be coming up)."""
+        return self._executor is not None
+
     def start(self) -> None:
-        """Start the workers now rather than at the first large batch (they
-        take a moment to import the parsers)."""
+        """Start the workers, if they are not; this returns at once."""
         if self.enabled and self._executor is None:
             self._executor = ProcessPoolExecutor(
                 self._workers,
@@ -92,13 +106,19 @@ class ParsingPool:
         """
         if not self.enabled or len(documents) < self._min_batch:
             return _done(_parse_all(parser, documents, arg))
-        self.start()
+        self._keep_alive()
         executor = self._executor
-        assert executor is not None
+        if executor is None or not all(f.done() for f in self._starting):
+            self.start()
+            return _done(_parse_all(parser, documents, arg))
         future = asyncio.get_running_loop().run_in_executor(
             executor, _parse_all, parser, documents, arg
         )
         return self._result(executor, future, parser, documents, arg)
+
+    def close(self) -> None:
+        """Stop the workers; a batch in flight is parsed to its end first."""
+        self._discard()
 
     async def _result(
         self,
@@ -116,12 +136,24 @@ class ParsingPool:
                 self._discard()
             return _parse_all(parser, documents, arg)
 
-    def close(self) -> None:
-        """Stop the workers; a batch in flight is parsed to its end first."""
+    def _keep_alive(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(
+            self._idle_seconds, self._stop_idle
+        )
+
+    def _stop_idle(self) -> None:
+        if self._executor is not None:
+            _log.info("parsing.stopped_idle", idle_seconds=self._idle_seconds)
         self._discard()
 
     def _discard(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         executor, self._executor = self._executor, None
+        self._starting = []
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 

@@ -30,15 +30,8 @@ from service.adapters.boltrics import (
     BoltricsGateway,
     DiMessage,
     Direction,
-    DocumentError,
     MessageStatus,
     MessageType,
-    parse_shipment_confirmation,
-)
-from service.adapters.boltrics import ShipmentConfirmation as SendShipment
-from service.adapters.boltrics.documents import (
-    ATTRIBUTE_TRACK_TRACE,
-    ATTRIBUTE_TRACK_URL,
 )
 from service.adapters.parsing import ParsingPool
 from service.adapters.store.database import Database
@@ -58,7 +51,6 @@ from service.domain.shipments import (
     ShipmentConfirmation,
     ShipmentOutcome,
     ShipmentResult,
-    ShippedLine,
     apply_shipment,
     unknown_order_result,
     validate_confirmation,
@@ -68,6 +60,7 @@ from service.logging import get_logger
 from service.services.ahead import in_batches, read_ahead
 from service.services.orders import utc_now
 from service.services.pacing import PollPacer, run_every
+from service.services.shipment_documents import Decoded, TrackCodes, decode_message
 
 _log = get_logger(__name__)
 
@@ -87,14 +80,6 @@ XML_FIELD = "sendshipment_xml"
 
 
 @dataclass(frozen=True)
-class TrackCodes:
-    """The attribute codes that carry the track & trace number and link."""
-
-    number: str = ATTRIBUTE_TRACK_TRACE
-    url: str = ATTRIBUTE_TRACK_URL
-
-
-@dataclass(frozen=True)
 class Handled:
     """What handling one confirmation did."""
 
@@ -105,44 +90,8 @@ class Handled:
     reason: str = ""
 
 
-def confirmation_from_document(
-    document: SendShipment, codes: TrackCodes = TrackCodes()
-) -> ShipmentConfirmation:
-    """The domain's confirmation of a parsed `sendshipment` document."""
-    return ShipmentConfirmation(
-        shipment_no=document.no,
-        order_id=document.external_reference,
-        order_number=document.external_document_no,
-        posting_date=document.posting_date.isoformat(),
-        shipping_agent_code=document.shipping_agent_code or "",
-        shipping_agent_name=document.shipping_agent_name or "",
-        tracking_number=document.tracking_number(codes.number),
-        tracking_url=document.tracking_url(codes.url),
-        lines=tuple(
-            ShippedLine(external_no=line.external_no, quantity=str(line.qty_posted))
-            for line in document.lines
-        ),
-    )
-
-
-Decoded = ShipmentConfirmation | str
-#: Where `decode_message` lives, for a parsing worker to import at its start.
-PARSERS_MODULE = __name__
 #: A page of collected messages, and what they hold once parsed.
 _Parsing = tuple[list[DiMessage], Awaitable[list[Decoded]]]
-
-
-def decode_message(content: bytes, codes: TrackCodes) -> Decoded:
-    """The confirmation in a `sendshipment` document, or why it cannot be used."""
-    try:
-        document = parse_shipment_confirmation(content)
-    except DocumentError as exc:
-        return exc.message
-    confirmation = confirmation_from_document(document, codes)
-    problems = validate_confirmation(confirmation, prefix=MessageType.SEND_SHIPMENT)
-    if problems:
-        return "; ".join(f"{p.field}: {p.description}" for p in problems)
-    return confirmation
 
 
 class ShipmentService:
@@ -214,7 +163,6 @@ class ShipmentService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Collect confirmations every `poll_seconds` until `stop` is set."""
-        self._parsers.start()
         await run_every(
             stop, self._poll_seconds, self.collect_once, "shipments.round_failed"
         )

@@ -3,6 +3,7 @@ a dead worker survived."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from service.adapters.parsing import ParsingPool
-from service.services.shipments import TrackCodes, decode_message
+from service.services.shipment_documents import TrackCodes, decode_message
 from tests.support.server import REPO
 from tests.unit.shipments.documents import HOSTILE, MALFORMED, sendshipment_xml
 
@@ -75,6 +76,7 @@ async def test_a_worker_imports_the_preloaded_modules_at_its_start() -> None:
     (colorsys: a module nothing here imports)."""
     for preload, expected in (["colorsys"], True), ([], False):
         parsers = ParsingPool(1, min_batch=1, preload=preload)
+        await parsers.started()
         try:
             assert await parsers.parse(loaded, [b"?"], "colorsys") == [expected]
         finally:
@@ -86,8 +88,46 @@ async def test_a_dead_worker_is_replaced(pool: ParsingPool) -> None:
     to a new worker."""
     documents = [b"d"] * 4
     assert await pool.parse(die_in_worker, documents, None) == ["d inline"] * 4
+    await pool.started()
     results = await pool.parse(where, documents, "")
     assert {int(result.split("@")[1]) for result in results} != {os.getpid()}
+
+
+async def test_the_worker_starts_with_the_first_large_batch() -> None:
+    """No worker until a large batch comes; that batch is parsed inline while
+    the worker comes up, and later ones go to it."""
+    parsers = ParsingPool(1, min_batch=4)
+    try:
+        assert not parsers.running
+        assert set(await parsers.parse(where, [b"d"] * 4, "")) == {f"d@{MAIN}"}
+        assert parsers.running
+        await parsers.started()
+        results = await parsers.parse(where, [b"d"] * 4, "")
+        assert f"d@{MAIN}" not in results
+    finally:
+        parsers.close()
+
+
+async def test_an_idle_worker_stops_and_comes_back() -> None:
+    """After `idle_seconds` without a batch the worker stops, its process
+    ends, and the next large batch starts a new one."""
+    parsers = ParsingPool(1, min_batch=1, idle_seconds=0.2)
+    try:
+        await parsers.started()
+        [first] = await parsers.parse(where, [b"d"], "")
+        worker = int(first.split("@")[1])
+        assert worker != MAIN
+        deadline = time.monotonic() + 10
+        # Another process's end has no event to wait on: poll for it.
+        while (parsers.running or _alive(worker)) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        assert not parsers.running
+        assert not _alive(worker)
+        await parsers.started()
+        [second] = await parsers.parse(where, [b"d"], "")
+        assert int(second.split("@")[1]) not in (MAIN, worker)
+    finally:
+        parsers.close()
 
 
 async def test_shipment_documents_decode_the_same_in_the_worker(

@@ -186,6 +186,7 @@ class TestParsedInAWorker:
         harness.outbound(MALFORMED, "bad-1")
         harness.outbound(HOSTILE, "bad-2")
         parsers = ParsingPool(1, min_batch=2)
+        await parsers.started()
         try:
             handled = await harness.service(parsers=parsers).collect_once()
         finally:

@@ -16,7 +16,7 @@ from service.entrypoints.grpc.shipments_rpc import (
     result_to_proto,
 )
 from service.errors import InvalidArgument
-from service.services.shipments import TrackCodes, decode_message
+from service.services.shipment_documents import TrackCodes, decode_message
 from tests.unit.shipments.documents import HOSTILE, MALFORMED, sendshipment_xml
 
 RESULT = ShipmentResult(
