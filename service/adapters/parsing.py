@@ -90,9 +90,12 @@ class ParsingPool:
             _log.info("parsing.started", workers=self._workers)
 
     async def started(self) -> None:
-        """Start the workers, and return once each is up."""
+        """Start the workers, and return once each is up (or failed to come up,
+        which the next batch finds out)."""
         self.start()
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in self._starting))
+        await asyncio.gather(
+            *(asyncio.wrap_future(f) for f in self._starting), return_exceptions=True
+        )
 
     def parse(
         self, parser: Callable[[bytes, _A], _R], documents: Sequence[bytes], arg: _A
@@ -111,9 +114,12 @@ class ParsingPool:
         if executor is None or not all(f.done() for f in self._starting):
             self.start()
             return _done(_parse_all(parser, documents, arg))
-        future = asyncio.get_running_loop().run_in_executor(
-            executor, _parse_all, parser, documents, arg
-        )
+        try:
+            future = asyncio.get_running_loop().run_in_executor(
+                executor, _parse_all, parser, documents, arg
+            )
+        except BrokenProcessPool:  # it never came up, or died idle
+            return _done(self._inline_after_death(executor, parser, documents, arg))
         return self._result(executor, future, parser, documents, arg)
 
     def close(self) -> None:
@@ -131,10 +137,19 @@ class ParsingPool:
         try:
             return await future
         except BrokenProcessPool:
-            _log.warning("parsing.worker_died", documents=len(documents))
-            if self._executor is executor:
-                self._discard()
-            return _parse_all(parser, documents, arg)
+            return self._inline_after_death(executor, parser, documents, arg)
+
+    def _inline_after_death(
+        self,
+        executor: ProcessPoolExecutor,
+        parser: Callable[[bytes, _A], _R],
+        documents: Sequence[bytes],
+        arg: _A,
+    ) -> list[_R]:
+        _log.warning("parsing.worker_died", documents=len(documents))
+        if self._executor is executor:
+            self._discard()
+        return _parse_all(parser, documents, arg)
 
     def _keep_alive(self) -> None:
         if self._idle is not None:

@@ -93,6 +93,18 @@ async def test_a_dead_worker_is_replaced(pool: ParsingPool) -> None:
     assert {int(result.split("@")[1]) for result in results} != {os.getpid()}
 
 
+async def test_a_worker_that_cannot_start_leaves_parsing_inline() -> None:
+    """A worker whose start fails (a parser module that is not there): the
+    batch is parsed inline, and the next batch tries a new worker."""
+    parsers = ParsingPool(1, min_batch=1, preload=["no_such_parser_module"])
+    try:
+        await parsers.started()
+        assert await parsers.parse(where, [b"d"], "") == [f"d@{MAIN}"]
+        assert not parsers.running
+    finally:
+        parsers.close()
+
+
 async def test_the_worker_starts_with_the_first_large_batch() -> None:
     """No worker until a large batch comes; that batch is parsed inline while
     the worker comes up, and later ones go to it."""
