@@ -6,7 +6,8 @@ emitted, all in one write transaction (one per page of collected messages).
 The collector acknowledges a Boltrics message only after that transaction
 committed, once the round has listed every New message: a crash in between
 leaves the message New, and collecting it again finds it stored and changes
-nothing.
+nothing. The collector's pages are parsed in a worker process (ParsingPool,
+with the decoding of shipment_documents.py) while the page before is stored.
 
 A confirmation for an order the connector does not know is stored and surfaced
 as a SHIPMENT_REJECTED event. Once the order is known (it arrived later, or the
