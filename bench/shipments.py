@@ -17,7 +17,7 @@ had acknowledged every message (which it does once the round's listing is
 done), then the median over the rounds of the ratio of the second rate to the
 first (target at least 0.5).
 
-    python bench/shipments.py [--count 2000]
+    python -m bench.shipments [--count 2000] [--parse-workers 1]
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ async def _whole_way(
     return elapsed, time.perf_counter() - started
 
 
-async def main(n: int) -> None:
+async def main(n: int, parse_workers: int = 1) -> None:
     """Run the bench and print its figures."""
     configure_logging("warning")
     sandbox = SandboxProcess(rate_limit=0)
@@ -182,7 +182,7 @@ async def main(n: int) -> None:
         await database.open()
         events = SqlEventLog(database)
         orders = SqlOrderStore(database, events)
-        parsers = ParsingPool(1, preload=[PARSERS_MODULE])
+        parsers = ParsingPool(parse_workers, preload=[PARSERS_MODULE])
         service = ShipmentService(
             database,
             events,
@@ -230,4 +230,11 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
-    asyncio.run(main(parser.parse_args().count))
+    parser.add_argument(
+        "--parse-workers",
+        type=int,
+        default=1,
+        help="the service's parsing.workers (0: parse in the collector's process)",
+    )
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.count, arguments.parse_workers))
