@@ -428,10 +428,17 @@ class StockService:
         began, started = time.monotonic(), self._clock().replace(microsecond=0)
         levels = drifted = changed = 0
         async for rows in read_ahead(gateway.stock_level_pages(page_size=PAGE)):
-            figures = {row.external_no: _sync_figure(row, started) for row in rows}
+            quantities = [
+                (row.external_no, row.qty_available, row.qty_in_inventory)
+                for row in rows
+            ]
             async with self._store.transaction() as txn:
-                same = await txn.redate_unchanged(account_id, figures, started)
-                rest = {no: f for no, f in figures.items() if no not in same}
+                same = await txn.redate_unchanged(account_id, quantities, started)
+                rest = {
+                    row.external_no: _sync_figure(row, started)
+                    for row in rows
+                    if row.external_no not in same
+                }
                 outcome = await txn.settle(account_id, (), self._clock(), rest)
             levels += len(rows)
             drifted += outcome.drifted

@@ -12,7 +12,7 @@ import asyncio
 import fcntl
 import functools
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -26,7 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import Executable
 
-from service.adapters.store.sqlite_group import WRITE_OPTION, GroupCommitConnection
+from service.adapters.store.sqlite_group import (
+    WRITE_OPTION,
+    GroupCommitConnection,
+    InlineConnection,
+)
 from service.errors import ConfigurationError
 from service.logging import get_logger
 
@@ -49,6 +53,21 @@ class Connection(Protocol):
     ) -> CursorResult[Any]:
         """Run one statement; the result is buffered."""
         ...
+
+
+async def plain_rows(
+    conn: Connection, statement: sa.TextClause, parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of a read statement (SQL text) as plain tuples, unconverted.
+
+    For reads of thousands of rows: on SQLite they come from the driver in one
+    call, where SQLAlchemy's result handling, row by row, costs several times
+    SQLite's own reading. So columns come as the driver gives them (SQLite's
+    timestamps as text): select numbers and text with it.
+    """
+    if isinstance(conn, InlineConnection):
+        return conn.plain_rows(statement, parameters)
+    return [tuple(row) for row in await conn.execute(statement, dict(parameters))]
 
 
 class Database:

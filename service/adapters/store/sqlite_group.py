@@ -18,15 +18,17 @@ only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.expression import Executable
 
+from service.adapters.store.tables import sqlite_text
 from service.logging import get_logger
 from service.metrics import STORE_GROUP_SIZE
 
@@ -39,7 +41,7 @@ PROBE_EVERY = 64
 _log = get_logger(__name__)
 
 
-class _InlineConnection:
+class InlineConnection:
     """A synchronous SQLite connection behind the async `execute` of `Connection`.
 
     SQLite answers from the local file in microseconds, while handing every
@@ -59,6 +61,21 @@ class _InlineConnection:
         self, statement: Executable, parameters: Any = None
     ) -> CursorResult[Any]:
         return self._conn.execute(statement, parameters)
+
+    def plain_rows(
+        self, statement: sa.TextClause, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a read statement, straight from the driver: its text as
+        it stands (SQLite takes `:name` parameters), timestamps bound as
+        `UtcDateTime` binds them, columns as SQLite returns them."""
+        values = {
+            name: sqlite_text(value) if isinstance(value, datetime) else value
+            for name, value in parameters.items()
+        }
+        rows: list[tuple[Any, ...]] = (
+            _driver(self._conn).execute(statement.text, values).fetchall()
+        )
+        return rows
 
 
 @dataclass
@@ -84,17 +101,17 @@ class GroupCommitConnection:
         self._closers: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[_InlineConnection]:
+    async def read(self) -> AsyncIterator[InlineConnection]:
         """A read transaction, after any open group has committed."""
         async with self._lock:
             conn = self._open()
             self._close_group()
             conn.execution_options(**{WRITE_OPTION: False})
             with conn.begin():
-                yield _InlineConnection(conn)
+                yield InlineConnection(conn)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[_InlineConnection]:
+    async def write(self) -> AsyncIterator[InlineConnection]:
         """A write transaction: the block's writes are committed when it ends
         (with those of its group), and rolled back when it raises."""
         self._writers_waiting += 1
@@ -111,7 +128,7 @@ class GroupCommitConnection:
             driver = _driver(conn)
             try:
                 driver.execute("SAVEPOINT member")
-                yield _InlineConnection(conn)
+                yield InlineConnection(conn)
             except BaseException:
                 self._undo_member(driver)
                 if not self._writers_waiting:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.adapters.store.database import Connection, Database
+from service.adapters.store.database import Connection, Database, plain_rows
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import products
 from service.adapters.store.products import (
@@ -37,7 +37,7 @@ from service.adapters.store.stock_tables import (
     stock_levels,
     stock_unknown,
 )
-from service.adapters.store.tables import UtcDateTime
+from service.adapters.store.tables import UtcDateTime, utc_datetime
 from service.domain.events import EventType, NewEvent
 from service.domain.stock import (
     Figure,
@@ -203,35 +203,33 @@ class StockTransaction:
     # stockstatus messages would have to wait while a sync runs, or one older
     # than the sync could overwrite a level the sync had already confirmed.
     async def redate_unchanged(
-        self, account_id: str, figures: Mapping[str, Figure], as_of: datetime
+        self,
+        account_id: str,
+        quantities: Iterable[tuple[str, int, int]],
+        as_of: datetime,
     ) -> set[str]:
-        """Date `as_of` the stored figures that `figures` repeat exactly, of items
-        no order holds; the ExternalNos so settled.
+        """Date `as_of` the stored figures that `quantities` (ExternalNo,
+        available, in inventory) repeat exactly, of items no order holds; the
+        ExternalNos so settled.
 
         Such a row's reserved and sellable quantities cannot move, so it needs
         no event: the usual case of a full sync, read and written in one
         statement each, whatever the page's size. Pass the rest to `settle`.
         """
-        if not figures:
+        page = set(quantities)
+        if not page:
             return set()
         sqlite = self._store.is_sqlite
-        wanted = sorted(figures)
-        keys = {"account": account_id, "as_of": as_of}
-        keys["nos"] = among_value(wanted, sqlite)
+        keys: dict[str, Any] = {"account": account_id, "as_of": as_of}
+        keys["nos"] = among_value(sorted(no for no, _, _ in page), sqlite)
         if not sqlite:
             # Every row of the page, before `settle` locks the rest of them.
             await self._conn.execute(_LOCK_POSTGRESQL, keys)
 
-        stored = await self._conn.execute(
-            _UNHELD_SQLITE if sqlite else _UNHELD_POSTGRESQL, keys
+        stored = await plain_rows(
+            self._conn, _UNHELD_SQLITE if sqlite else _UNHELD_POSTGRESQL, keys
         )
-        same = []
-        for row in stored:
-            no, available, inventory = tuple(row)
-            figure = figures[no]
-            same_available = figure.qty_available == available
-            if same_available and figure.qty_in_inventory == inventory:
-                same.append(no)
+        same = [row[0] for row in stored if row in page]
         if same:
             keys["nos"] = among_value(same, sqlite)
             await self._conn.execute(
@@ -285,21 +283,12 @@ class StockTransaction:
     async def _select_levels(
         self, account_id: str, external_nos: list[str]
     ) -> dict[str, _Level]:
-        found: dict[str, _Level] = {}
-        for part in chunks(external_nos):
-            query = (
-                sa.select(stock_levels)
-                .where(
-                    stock_levels.c.account_id == account_id,
-                    among(stock_levels.c.external_no, part, self._store.is_sqlite),
-                )
-                .order_by(stock_levels.c.external_no)
-            )
-            if not self._store.is_sqlite:
-                query = query.with_for_update()
-            for row in await self._conn.execute(query):
-                found[row.external_no] = _level(row)
-        return found
+        sqlite = self._store.is_sqlite
+        keys = {"account": account_id, "nos": among_value(external_nos, sqlite)}
+        rows = await plain_rows(
+            self._conn, _LEVELS_SQLITE if sqlite else _LEVELS_POSTGRESQL, keys
+        )
+        return {row[0]: _level_of(row) for row in rows}
 
     async def _holds(
         self, account_id: str, external_nos: list[str]
@@ -373,39 +362,17 @@ class StockTransaction:
             )
 
     async def _write(self, account_id: str, levels: dict[str, _Level]) -> None:
-        rows = [_bound(level) for level in levels.values() if level.dirty]
-        if not rows:
-            return
-        await self._conn.execute(
-            stock_levels.update()
-            .where(
-                stock_levels.c.account_id == account_id,
-                stock_levels.c.external_no == sa.bindparam("b_no"),
-            )
-            .values(
-                qty_available=sa.bindparam("b_available"),
-                qty_in_inventory=sa.bindparam("b_inventory"),
-                as_of=sa.bindparam("b_as_of", type_=stock_levels.c.as_of.type),
-                reserved=sa.bindparam("b_reserved"),
-                sellable=sa.bindparam("b_sellable"),
-                changed_at=sa.bindparam(
-                    "b_changed", type_=stock_levels.c.changed_at.type
-                ),
-            ),
-            rows,
-        )
+        rows = [_bound(account_id, level) for level in levels.values() if level.dirty]
+        if rows:
+            await self._conn.execute(_WRITE_LEVEL, rows)
 
     async def _known(self, account_id: str, external_nos: list[str]) -> set[str]:
-        known: set[str] = set()
-        for part in chunks(external_nos):
-            rows = await self._conn.execute(
-                sa.select(products.c.external_no).where(
-                    products.c.account_id == account_id,
-                    among(products.c.external_no, part, self._store.is_sqlite),
-                )
-            )
-            known.update(row.external_no for row in rows)
-        return known
+        sqlite = self._store.is_sqlite
+        keys = {"account": account_id, "nos": among_value(external_nos, sqlite)}
+        rows = await plain_rows(
+            self._conn, _KNOWN_SQLITE if sqlite else _KNOWN_POSTGRESQL, keys
+        )
+        return {row[0] for row in rows}
 
     async def _note_unknown(
         self, account_id: str, external_nos: list[str], now: datetime
@@ -676,6 +643,35 @@ ORDER BY external_no FOR UPDATE
 _LOCK_POSTGRESQL = sa.text(_LOCK.format(among=_AMONG_POSTGRESQL))
 _REDATE_SQLITE = sa.text(_REDATE.format(among=_AMONG_SQLITE)).bindparams(_AS_OF)
 _REDATE_POSTGRESQL = sa.text(_REDATE.format(among=_AMONG_POSTGRESQL)).bindparams(_AS_OF)
+_LEVELS = """
+SELECT external_no, qty_available, qty_in_inventory, as_of, reserved, sellable,
+changed_at FROM stock_levels WHERE account_id = :account AND {among}
+ORDER BY external_no{lock}
+"""
+_LEVELS_SQLITE = sa.text(_LEVELS.format(among=_AMONG_SQLITE, lock=""))
+_LEVELS_POSTGRESQL = sa.text(
+    _LEVELS.format(among=_AMONG_POSTGRESQL, lock=" FOR UPDATE")
+)
+_KNOWN = """
+SELECT external_no FROM products WHERE account_id = :account AND {among}
+"""
+_KNOWN_SQLITE = sa.text(_KNOWN.format(among=_AMONG_SQLITE))
+_KNOWN_POSTGRESQL = sa.text(_KNOWN.format(among=_AMONG_POSTGRESQL))
+_WRITE_LEVEL = (
+    stock_levels.update()
+    .where(
+        stock_levels.c.account_id == sa.bindparam("b_account"),
+        stock_levels.c.external_no == sa.bindparam("b_no"),
+    )
+    .values(
+        qty_available=sa.bindparam("b_available"),
+        qty_in_inventory=sa.bindparam("b_inventory"),
+        as_of=sa.bindparam("b_as_of", type_=stock_levels.c.as_of.type),
+        reserved=sa.bindparam("b_reserved"),
+        sellable=sa.bindparam("b_sellable"),
+        changed_at=sa.bindparam("b_changed", type_=stock_levels.c.changed_at.type),
+    )
+)
 _OPEN_HELD = """
 SELECT external_no, SUM(quantity) FROM stock_holds
 WHERE account_id = :account AND {among} AND processed_at IS NULL
@@ -725,6 +721,26 @@ def _figure(row: Any) -> Figure | None:
     return Figure(int(row.qty_available), int(row.qty_in_inventory), row.as_of)
 
 
+def _level_of(row: tuple[Any, ...]) -> _Level:
+    """A `_Level` from a row of `_LEVELS`, as `plain_rows` gives it."""
+    no, available, inventory, as_of, reserved_quantity, sellable_level, changed = row
+    return _Level(
+        external_no=no,
+        figure=None
+        if as_of is None
+        else Figure(int(available), int(inventory), _moment(as_of)),
+        reserved=int(reserved_quantity),
+        sellable=int(sellable_level),
+        changed_at=_moment(changed),
+    )
+
+
+def _moment(value: str | datetime) -> datetime:
+    moment = utc_datetime(value)
+    assert moment is not None
+    return moment
+
+
 def _level(row: Any) -> _Level:
     return _Level(
         external_no=row.external_no,
@@ -753,9 +769,10 @@ def _empty_row(account_id: str, external_no: str, now: datetime) -> dict[str, An
     }
 
 
-def _bound(level: _Level) -> dict[str, Any]:
+def _bound(account_id: str, level: _Level) -> dict[str, Any]:
     figure = level.figure
     return {
+        "b_account": account_id,
         "b_no": level.external_no,
         "b_available": figure.qty_available if figure else None,
         "b_inventory": figure.qty_in_inventory if figure else None,

@@ -27,12 +27,12 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 
     def bind_processor(self, dialect: sa.Dialect) -> Any:
         if dialect.name == "sqlite":
-            return _sqlite_text
+            return sqlite_text
         return _utc
 
     def result_processor(self, dialect: sa.Dialect, coltype: object) -> Any:
         if dialect.name == "sqlite":
-            return _from_sqlite_text
+            return utc_datetime
         return _aware_utc
 
 
@@ -40,7 +40,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
 
-def _sqlite_text(value: datetime | None) -> str | None:
+def sqlite_text(value: datetime | None) -> str | None:
+    """A timestamp as `UtcDateTime` stores it on SQLite."""
     if value is None:
         return None
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -52,7 +53,9 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _from_sqlite_text(value: str | datetime | None) -> datetime | None:
+def utc_datetime(value: str | datetime | None) -> datetime | None:
+    """A timestamp as `UtcDateTime` reads it back, from SQLite's text or a
+    driver's datetime."""
     if value is None:
         return None
     if isinstance(value, str):
