@@ -317,7 +317,7 @@ class HttpxBoltricsGateway:
         async for rows in self._page_lists(
             "stock_levels", doc.STOCK_LEVELS_PATH, params
         ):
-            yield [doc.stock_level_from_json(row) for row in rows]
+            yield doc.stock_levels_from_json(rows)
 
     @property
     def congested(self) -> bool:

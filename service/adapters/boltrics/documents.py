@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]  # no stubs in the project's dependencies
 
@@ -120,9 +120,12 @@ class DiMessage:
     etag: str
 
 
-@dataclass(frozen=True)
-class StockLevel:
-    """One row of `stockLevels`: the warehouse's figures for one item."""
+class StockLevel(NamedTuple):
+    """One row of `stockLevels`: the warehouse's figures for one item.
+
+    A named tuple rather than a dataclass: a full sync makes one for every
+    item the warehouse holds, and a tuple is made in a fraction of the time.
+    """
 
     external_no: str
     qty_in_inventory: int
@@ -195,21 +198,31 @@ def _content_or_empty(text: str) -> bytes:
         return b""
 
 
-def stock_level_from_json(resource: Mapping[str, Any]) -> StockLevel:
-    """A StockLevel from its JSON row; a malformed one is a DocumentError."""
+def stock_levels_from_json(rows: Iterable[Mapping[str, Any]]) -> list[StockLevel]:
+    """The StockLevels of a page's JSON rows; a malformed row is a DocumentError."""
+    moment = datetime.fromisoformat
     try:
-        return StockLevel(
-            external_no=str(resource[FIELD_EXTERNAL_NO]),
-            qty_in_inventory=int(resource[FIELD_QTY_IN_INVENTORY]),
-            qty_available=int(resource[FIELD_QTY_AVAILABLE]),
-            modified_at=parse_timestamp(str(resource[FIELD_MODIFIED_AT])),
-        )
+        levels = [
+            StockLevel(
+                str(row[FIELD_EXTERNAL_NO]),
+                int(row[FIELD_QTY_IN_INVENTORY]),
+                int(row[FIELD_QTY_AVAILABLE]),
+                moment(row[FIELD_MODIFIED_AT]),
+            )
+            for row in rows
+        ]
     except KeyError as exc:
         msg = f"stockLevels row without {exc.args[0]}"
         raise DocumentError(msg) from exc
     except (TypeError, ValueError) as exc:
-        msg = f"stockLevels row with a malformed quantity: {exc}"
+        msg = f"stockLevels row with a malformed quantity or date: {exc}"
         raise DocumentError(msg) from exc
+    # Boltrics writes its dates with an offset; one without is taken as UTC.
+    return [level if level.modified_at.tzinfo else _in_utc(level) for level in levels]
+
+
+def _in_utc(level: StockLevel) -> StockLevel:
+    return level._replace(modified_at=level.modified_at.replace(tzinfo=UTC))
 
 
 def build_filter(conditions: Mapping[str, str]) -> str:

@@ -303,3 +303,57 @@ class TestMessageResource:
         )
 
         assert message.content == b""
+
+
+class TestStockLevelRows:
+    def test_a_page_of_rows_becomes_stock_levels(self) -> None:
+        """Each row gives its ExternalNo, quantities and date; a date without an
+        offset is taken as UTC."""
+        rows = [
+            {
+                "externalNo": "SKU-1",
+                "qtyInInventory": 7,
+                "qtyAvailable": 5,
+                "modifiedAt": "2026-12-01T10:00:00Z",
+            },
+            {
+                "externalNo": "SKU-2",
+                "qtyInInventory": "3",
+                "qtyAvailable": 0,
+                "modifiedAt": "2026-12-01T11:00:00",
+            },
+        ]
+
+        levels = doc.stock_levels_from_json(rows)
+
+        assert levels == [
+            doc.StockLevel("SKU-1", 7, 5, datetime(2026, 12, 1, 10, tzinfo=UTC)),
+            doc.StockLevel("SKU-2", 3, 0, datetime(2026, 12, 1, 11, tzinfo=UTC)),
+        ]
+
+    @pytest.mark.parametrize(
+        ("field", "value", "reason"),
+        [
+            ("externalNo", None, "without externalNo"),
+            ("qtyAvailable", "many", "malformed quantity"),
+            ("modifiedAt", "yesterday", "malformed quantity or date"),
+        ],
+    )
+    def test_a_malformed_row_is_a_document_error(
+        self, field: str, value: object, reason: str
+    ) -> None:
+        """A row missing a field, or with a quantity or date that is not one,
+        fails the page with a DocumentError that says what was wrong."""
+        row: dict[str, object] = {
+            "externalNo": "SKU-1",
+            "qtyInInventory": 1,
+            "qtyAvailable": 1,
+            "modifiedAt": "2026-12-01T10:00:00Z",
+        }
+        if value is None:
+            del row[field]
+        else:
+            row[field] = value
+
+        with pytest.raises(DocumentError, match=reason):
+            doc.stock_levels_from_json([row])
