@@ -3,6 +3,13 @@
 The collectors and the full stock sync read Boltrics page by page and write
 each page to the store. Waiting for Boltrics and working on a page overlap
 when the next request is in flight while the caller works.
+
+The caller's work on a page (the store's statements run inline, see
+`sqlite_group`) does not give the event loop back until it is done. So before
+the caller gets a page, the loop turns a few times: enough for the reader to
+get its next request through the client's locks and checkpoints onto the
+wire, where Boltrics answers it meanwhile. Without those turns, the request
+only left after the caller's work, and nothing overlapped.
 """
 
 from __future__ import annotations
@@ -13,6 +20,10 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 _T = TypeVar("_T")
+
+#: Turns of the event loop the reader gets before the caller works on a page:
+#: an HTTP request passes about a dozen checkpoints before it is sent.
+READER_TURNS = 20
 
 
 async def read_ahead(pages: AsyncIterator[_T]) -> AsyncIterator[_T]:
@@ -35,6 +46,8 @@ async def read_ahead(pages: AsyncIterator[_T]) -> AsyncIterator[_T]:
         while (item := await queue.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
+            for _ in range(READER_TURNS):
+                await asyncio.sleep(0)
             yield item[0]
     finally:
         producer.cancel()

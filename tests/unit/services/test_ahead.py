@@ -13,9 +13,14 @@ from service.services.ahead import in_batches, read_ahead
 class FakePages:
     """Pages that record when each was asked for, and may fail after some."""
 
-    def __init__(self, count: int, fail_after: int | None = None) -> None:
+    def __init__(
+        self, count: int, fail_after: int | None = None, checkpoints: int = 0
+    ) -> None:
+        """`checkpoints`: turns of the loop a request takes before it is sent,
+        as an HTTP client's locks take them."""
         self.count = count
         self.fail_after = fail_after
+        self.checkpoints = checkpoints
         self.asked: list[int] = []
 
     async def __call__(self) -> AsyncIterator[int]:
@@ -23,6 +28,8 @@ class FakePages:
             if number == self.fail_after:
                 msg = f"page {number} failed"
                 raise RuntimeError(msg)
+            for _ in range(self.checkpoints):
+                await asyncio.sleep(0)
             self.asked.append(number)
             await asyncio.sleep(0)
             yield number
@@ -52,6 +59,22 @@ class TestReadAhead:
 
         assert first == 0
         assert 1 in pages.asked
+        await reader.aclose()
+
+    async def test_the_next_request_is_sent_before_work_that_never_yields(
+        self,
+    ) -> None:
+        """A caller whose work holds the loop (inline SQLite) still overlaps with
+        the next request: it was sent, past a dozen checkpoints, before the
+        caller got its page."""
+        pages = FakePages(3, checkpoints=12)
+        reader = read_ahead(pages())
+
+        first = await anext(reader)
+        asked_before_work = list(pages.asked)
+
+        assert first == 0
+        assert asked_before_work == [0, 1]
         await reader.aclose()
 
     async def test_an_error_comes_after_the_pages_before_it(self) -> None:
