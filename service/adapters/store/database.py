@@ -12,7 +12,7 @@ import asyncio
 import fcntl
 import functools
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -68,6 +68,21 @@ async def plain_rows(
     if isinstance(conn, InlineConnection):
         return conn.plain_rows(statement, parameters)
     return [tuple(row) for row in await conn.execute(statement, dict(parameters))]
+
+
+async def plain_execute_many(
+    conn: Connection,
+    statement: sa.TextClause,
+    parameters: Sequence[Mapping[str, Any]],
+) -> None:
+    """Run a write statement (SQL text) once per parameter set: on SQLite in one
+    driver call, sparing SQLAlchemy's processing of every parameter set."""
+    if not parameters:
+        return
+    if isinstance(conn, InlineConnection):
+        conn.plain_execute_many(statement, parameters)
+        return
+    await conn.execute(statement, [dict(values) for values in parameters])
 
 
 class Database:

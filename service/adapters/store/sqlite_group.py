@@ -18,7 +18,7 @@ only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,14 +68,18 @@ class InlineConnection:
         """The rows of a read statement, straight from the driver: its text as
         it stands (SQLite takes `:name` parameters), timestamps bound as
         `UtcDateTime` binds them, columns as SQLite returns them."""
-        values = {
-            name: sqlite_text(value) if isinstance(value, datetime) else value
-            for name, value in parameters.items()
-        }
-        rows: list[tuple[Any, ...]] = (
-            _driver(self._conn).execute(statement.text, values).fetchall()
-        )
+        cursor = _driver(self._conn).execute(statement.text, _bound(parameters))
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
+
+    def plain_execute_many(
+        self, statement: sa.TextClause, parameters: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run a write statement once per parameter set, straight through the
+        driver (as `plain_rows` reads)."""
+        _driver(self._conn).executemany(
+            statement.text, [_bound(values) for values in parameters]
+        )
 
 
 @dataclass
@@ -240,6 +244,14 @@ class GroupCommitConnection:
     async def _close_soon(self) -> None:
         async with self._lock:
             self._close_group()
+
+
+def _bound(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as the driver takes them: timestamps as `UtcDateTime` text."""
+    return {
+        name: sqlite_text(value) if isinstance(value, datetime) else value
+        for name, value in parameters.items()
+    }
 
 
 def _driver(conn: sa.Connection) -> Any:

@@ -20,7 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.adapters.store.database import Connection, Database, plain_rows
+from service.adapters.store.database import (
+    Connection,
+    Database,
+    plain_execute_many,
+    plain_rows,
+)
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import products
 from service.adapters.store.products import (
@@ -301,18 +306,19 @@ class StockTransaction:
             "nos": among_value(external_nos, sqlite),
         }
         found: dict[str, _Held] = defaultdict(_Held)
-        open_sums = await self._conn.execute(
-            _OPEN_HELD_SQLITE if sqlite else _OPEN_HELD_POSTGRESQL, keys
+        open_sums = await plain_rows(
+            self._conn, _OPEN_HELD_SQLITE if sqlite else _OPEN_HELD_POSTGRESQL, keys
         )
-        for row in open_sums:
-            no, quantity = tuple(row)
+        for no, quantity in open_sums:
             found[no].open = int(quantity)
-        processed = await self._conn.execute(
-            _PROCESSED_HELD_SQLITE if sqlite else _PROCESSED_HELD_POSTGRESQL, keys
+        processed = await plain_rows(
+            self._conn,
+            _PROCESSED_HELD_SQLITE if sqlite else _PROCESSED_HELD_POSTGRESQL,
+            keys,
         )
-        for row in processed:
-            order_id, no, quantity, processed_at = tuple(row)
-            found[no].processed.append(Hold(order_id, no, int(quantity), processed_at))
+        for order_id, no, quantity, processed_at in processed:
+            hold = Hold(order_id, no, int(quantity), utc_datetime(processed_at))
+            found[no].processed.append(hold)
         return found
 
     def _recompute(
@@ -363,8 +369,7 @@ class StockTransaction:
 
     async def _write(self, account_id: str, levels: dict[str, _Level]) -> None:
         rows = [_bound(account_id, level) for level in levels.values() if level.dirty]
-        if rows:
-            await self._conn.execute(_WRITE_LEVEL, rows)
+        await plain_execute_many(self._conn, _WRITE_LEVEL, rows)
 
     async def _known(self, account_id: str, external_nos: list[str]) -> set[str]:
         sqlite = self._store.is_sqlite
@@ -657,21 +662,12 @@ SELECT external_no FROM products WHERE account_id = :account AND {among}
 """
 _KNOWN_SQLITE = sa.text(_KNOWN.format(among=_AMONG_SQLITE))
 _KNOWN_POSTGRESQL = sa.text(_KNOWN.format(among=_AMONG_POSTGRESQL))
-_WRITE_LEVEL = (
-    stock_levels.update()
-    .where(
-        stock_levels.c.account_id == sa.bindparam("b_account"),
-        stock_levels.c.external_no == sa.bindparam("b_no"),
-    )
-    .values(
-        qty_available=sa.bindparam("b_available"),
-        qty_in_inventory=sa.bindparam("b_inventory"),
-        as_of=sa.bindparam("b_as_of", type_=stock_levels.c.as_of.type),
-        reserved=sa.bindparam("b_reserved"),
-        sellable=sa.bindparam("b_sellable"),
-        changed_at=sa.bindparam("b_changed", type_=stock_levels.c.changed_at.type),
-    )
-)
+_WRITE_LEVEL = sa.text("""
+UPDATE stock_levels SET qty_available = :b_available,
+qty_in_inventory = :b_inventory, as_of = :b_as_of, reserved = :b_reserved,
+sellable = :b_sellable, changed_at = :b_changed
+WHERE account_id = :b_account AND external_no = :b_no
+""")
 _OPEN_HELD = """
 SELECT external_no, SUM(quantity) FROM stock_holds
 WHERE account_id = :account AND {among} AND processed_at IS NULL
@@ -683,12 +679,8 @@ WHERE account_id = :account AND {among} AND processed_at IS NOT NULL
 """
 _OPEN_HELD_SQLITE = sa.text(_OPEN_HELD.format(among=_AMONG_SQLITE))
 _OPEN_HELD_POSTGRESQL = sa.text(_OPEN_HELD.format(among=_AMONG_POSTGRESQL))
-_PROCESSED_HELD_SQLITE = sa.text(_PROCESSED_HELD.format(among=_AMONG_SQLITE)).columns(
-    processed_at=UtcDateTime()
-)
-_PROCESSED_HELD_POSTGRESQL = sa.text(
-    _PROCESSED_HELD.format(among=_AMONG_POSTGRESQL)
-).columns(processed_at=UtcDateTime())
+_PROCESSED_HELD_SQLITE = sa.text(_PROCESSED_HELD.format(among=_AMONG_SQLITE))
+_PROCESSED_HELD_POSTGRESQL = sa.text(_PROCESSED_HELD.format(among=_AMONG_POSTGRESQL))
 
 
 # The statements of the projector's per-order steps, built once: building
