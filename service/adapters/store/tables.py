@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,9 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
 
+# Cached: a full sync or a page of holds writes and reads the same few
+# timestamps thousands of times over.
+@functools.lru_cache(maxsize=1024)
 def sqlite_text(value: datetime | None) -> str | None:
     """A timestamp as `UtcDateTime` stores it on SQLite."""
     if value is None:
@@ -53,6 +57,7 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=1024)
 def utc_datetime(value: str | datetime | None) -> datetime | None:
     """A timestamp as `UtcDateTime` reads it back, from SQLite's text or a
     driver's datetime."""
