@@ -448,14 +448,8 @@ class SqlStockStore:
 
     async def is_active(self, conn: Connection, account_id: str) -> bool:
         """Whether the account's stock link is active (inside a transaction)."""
-        value = (
-            await conn.execute(
-                sa.select(stock_accounts.c.active).where(
-                    stock_accounts.c.account_id == account_id
-                )
-            )
-        ).scalar()
-        return bool(value)
+        rows = await plain_rows(conn, _ACTIVE, {"account": account_id})
+        return bool(rows and rows[0][0])
 
     async def active(self, account_id: str) -> bool:
         """Whether the account's stock link is active."""
@@ -662,6 +656,7 @@ SELECT external_no FROM products WHERE account_id = :account AND {among}
 """
 _KNOWN_SQLITE = sa.text(_KNOWN.format(among=_AMONG_SQLITE))
 _KNOWN_POSTGRESQL = sa.text(_KNOWN.format(among=_AMONG_POSTGRESQL))
+_ACTIVE = sa.text("SELECT active FROM stock_accounts WHERE account_id = :account")
 _WRITE_LEVEL = sa.text("""
 UPDATE stock_levels SET qty_available = :b_available,
 qty_in_inventory = :b_inventory, as_of = :b_as_of, reserved = :b_reserved,
