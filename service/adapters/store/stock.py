@@ -203,10 +203,12 @@ class StockTransaction:
         return outcome
 
     # TODO: the daily sync rewrites every unchanged level, only to give it the
-    # sync's date; that is most of why bench/stock.py (1) stays above 1.5x. A
-    # per-account "all levels confirmed as of" mark would spare the writes, but
-    # stockstatus messages would have to wait while a sync runs, or one older
-    # than the sync could overwrite a level the sync had already confirmed.
+    # sync's date: about a third of SQLite's time on a page, which with the
+    # compare read and the commit is now most of what keeps bench/stock.py (1)
+    # above 1.5x. A per-account "all levels confirmed as of" mark would spare
+    # the writes, but stockstatus messages would have to wait while a sync
+    # runs, or one older than the sync could overwrite a level the sync had
+    # already confirmed.
     async def redate_unchanged(
         self,
         account_id: str,
