@@ -6,7 +6,6 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -29,15 +28,6 @@ FAST = """
 [orders]
 verdict_poll_seconds = 0.2
 """
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxProcess]:
-    """A sandbox that knows the item SKU-1."""
-    process = SandboxProcess()
-    process.add_items("SKU-1")
-    yield process
-    process.stop()
 
 
 def _server(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -67,15 +66,6 @@ class Subscriber:
             for answer in stub.WatchEvents(request, metadata=TOKEN, timeout=2):
                 self.seen.append(answer.event)
                 self.cursor = answer.event.cursor
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxProcess]:
-    """A sandbox that knows the item SKU-1."""
-    process = SandboxProcess()
-    process.add_items("SKU-1")
-    yield process
-    process.stop()
 
 
 class TestShipmentsThroughCrashes:

@@ -22,15 +22,6 @@ verdict_poll_seconds = 0.2
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxProcess]:
-    """A sandbox that knows the item SKU-1."""
-    process = SandboxProcess()
-    process.add_items("SKU-1")
-    yield process
-    process.stop()
-
-
-@pytest.fixture
 def server(
     tmp_path: Path, sandbox: SandboxProcess, sqlite_url: str
 ) -> Iterator[ServerProcess]:
