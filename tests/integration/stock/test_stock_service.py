@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from service.adapters.store.stock import SqlStockStore
 from service.domain.events import EventType, NewEvent
 from service.domain.orders import OrderState
+from service.domain.stock import Figure
 from service.errors import NotFound
 from service.services.events import follow_events
 from service.services.stock import PROJECTOR_PAGE
@@ -283,6 +285,65 @@ class TestOrders:
         ]
 
         assert (every, some, since) == (["A", "B", "C"], [1, 3], ["B"])
+
+
+class TestRedating:
+    """A full sync's page: unchanged figures are dated anew, nothing else."""
+
+    async def test_only_the_pages_unchanged_figures_get_the_new_date(
+        self, harness: Harness
+    ) -> None:
+        """Of A to E stored, a page of A, C (changed) and E dates A and E anew;
+        C is left to settle, and B and D, between them but not on the page,
+        keep their date."""
+        store = harness.service().store
+        then = datetime(2026, 12, 1, tzinfo=UTC)
+        await _store_figures(store, then, "A", "B", "C", "D", "E")
+        later = then + timedelta(hours=1)
+
+        async with store.transaction() as txn:
+            same = await txn.redate_unchanged(
+                ACCOUNT, [("A", 5, 5), ("C", 6, 6), ("E", 5, 5)], later
+            )
+
+        assert same == {"A", "E"}
+        assert await _dates(store, "A", "B", "C", "D", "E") == [
+            later,
+            then,
+            then,
+            then,
+            later,
+        ]
+
+    async def test_a_page_whose_range_spans_many_other_items_is_still_right(
+        self, harness: Harness
+    ) -> None:
+        """Boltrics' pages need not come in ExternalNo order: a page of the first
+        and the last of ten stored items dates those two, and only those."""
+        store = harness.service().store
+        then = datetime(2026, 12, 1, tzinfo=UTC)
+        names = [f"N-{n:02d}" for n in range(10)]
+        await _store_figures(store, then, *names)
+        later = then + timedelta(hours=1)
+
+        async with store.transaction() as txn:
+            same = await txn.redate_unchanged(
+                ACCOUNT, [("N-00", 5, 5), ("N-09", 5, 5)], later
+            )
+
+        assert same == {"N-00", "N-09"}
+        dates = await _dates(store, *names)
+        assert dates == [later] + [then] * 8 + [later]
+
+
+async def _store_figures(store: SqlStockStore, as_of: datetime, *nos: str) -> None:
+    """Store a figure of 5 available and 5 in inventory for each item."""
+    async with store.transaction() as txn:
+        await txn.settle(ACCOUNT, (), as_of, {no: Figure(5, 5, as_of) for no in nos})
+
+
+async def _dates(store: SqlStockStore, *nos: str) -> list[datetime | None]:
+    return [(await store.level(ACCOUNT, no)).as_of for no in nos]
 
 
 async def _next_second() -> None:
