@@ -60,10 +60,11 @@ async def plain_rows(
 ) -> list[tuple[Any, ...]]:
     """The rows of a read statement (SQL text) as plain tuples, unconverted.
 
-    For reads of thousands of rows: on SQLite they come from the driver in one
-    call, where SQLAlchemy's result handling, row by row, costs several times
-    SQLite's own reading. So columns come as the driver gives them (SQLite's
-    timestamps as text): select numbers and text with it.
+    For hot paths, such as a full sync reading a thousand rows a page: on
+    SQLite the rows come from the driver in one call, where SQLAlchemy's
+    result handling, row by row, costs several times SQLite's own reading.
+    So columns come as the driver gives them (SQLite's timestamps as text, for
+    `utc_datetime` to read).
     """
     if isinstance(conn, InlineConnection):
         return conn.plain_rows(statement, parameters)
