@@ -29,6 +29,35 @@ class TestMigrations:
 
         assert version is not None and version >= "0001"
 
+    async def test_a_products_barcodes_are_found_by_its_index(
+        self, any_store_url: str
+    ) -> None:
+        """Replacing a product's barcodes (by account and ExternalNo) goes
+        through an index, not a scan of all the account's barcodes."""
+        database = Database(any_store_url)
+
+        await database.open()
+        async with database.read() as conn:
+            if database.is_sqlite:
+                plan = await conn.execute(
+                    sa.text(
+                        "EXPLAIN QUERY PLAN DELETE FROM product_barcodes "
+                        "WHERE account_id = 'a' AND external_no IN ('x', 'y')"
+                    )
+                )
+                used = " ".join(str(row[-1]) for row in plan)
+            else:
+                found = await conn.execute(
+                    sa.text(
+                        "SELECT indexdef FROM pg_indexes "
+                        "WHERE tablename = 'product_barcodes'"
+                    )
+                )
+                used = " ".join(str(row[0]) for row in found)
+        await database.close()
+
+        assert "product_barcodes_external_no" in used
+
     async def test_opening_twice_and_concurrently_is_harmless(
         self, any_store_url: str
     ) -> None:
