@@ -200,12 +200,13 @@ class ShipmentService:
             async for chunk in read_ahead(in_batches(messages, CHUNK)):
                 contents = [message.content for message in chunk]
                 parsing = chunk, self._parsers.parse(decode_message, contents, codes)
-                if before is not None:
-                    count += await self._take(account_id, before, acks)
-                before = parsing
+                taking, before = before, parsing
+                if taking is not None:
+                    count += await self._take(account_id, taking, acks)
         except Exception:
-            # The listing broke off: what it listed is stored all the same, and
-            # acknowledged.
+            # The listing broke off, or a page could not be taken (it stays New
+            # for the next round): the page parsed and not taken yet is stored
+            # all the same, and what was stored is acknowledged.
             if before is not None:
                 count += await self._take(account_id, before, acks)
             await acks.finish()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
 from service.adapters.boltrics import BoltricsUnavailable, DiMessage
@@ -199,6 +200,59 @@ class TestParsedInAWorker:
         )
         rejected = await harness.events_of(EventType.SHIPMENT_REJECTED)
         assert len(rejected) == 2
+        assert await harness.new_messages() == []
+
+
+class FakeFailingParsers:
+    """Parses inline, except that parsing the first page fails (a worker that
+    sent back something unusable, say)."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def parse(
+        self, parser: Callable[[bytes, Any], Any], documents: list[bytes], arg: Any
+    ) -> Awaitable[list[Any]]:
+        self.pages += 1
+        return self._parse(self.pages == 1, parser, documents, arg)
+
+    async def _parse(
+        self,
+        fail: bool,
+        parser: Callable[[bytes, Any], Any],
+        documents: list[bytes],
+        arg: Any,
+    ) -> list[Any]:
+        if fail:
+            msg = "the parsing worker sent back nothing usable"
+            raise RuntimeError(msg)
+        return [parser(document, arg) for document in documents]
+
+
+class TestParsingFails:
+    async def test_a_page_that_cannot_be_parsed_waits_for_the_next_round(
+        self, harness: Harness
+    ) -> None:
+        """Parsing the first page fails: the round fails, but the page after it
+        is stored and acknowledged; the first page stays New, and the next round
+        stores it. Every order ships once."""
+        for n in range(CHUNK + 5):
+            await harness.add_order(f"o-{n}")
+            harness.outbound(sendshipment_xml(f"o-{n}"), f"o-{n}")
+        failing = FakeFailingParsers()
+
+        with pytest.raises(RuntimeError, match="nothing usable"):
+            await harness.service(parsers=failing).collect_once()  # type: ignore[arg-type]  # a stand-in pool
+        after_failure = len(await harness.events_of(EventType.ORDER_SHIPPED))
+        left_new = len(await harness.new_messages())
+        await harness.service().collect_once()
+
+        assert after_failure == 5
+        assert left_new == CHUNK
+        shipped = await harness.events_of(EventType.ORDER_SHIPPED)
+        assert sorted(e.payload["order_id"] for e in shipped) == sorted(
+            f"o-{n}" for n in range(CHUNK + 5)
+        )
         assert await harness.new_messages() == []
 
 
