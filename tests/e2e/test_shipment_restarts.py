@@ -115,9 +115,9 @@ class TestShipmentsThroughCrashes:
         subscriber.stop()
         server.terminate()
 
-        assert all(seen < COUNT for seen in seen_at_kill), (
-            "each kill should have cut the collection short"
-        )
+        # The second kill may come after the last page on a fast machine; the
+        # first, at a quarter, always finds the collection under way.
+        assert seen_at_kill[0] < COUNT, "the first kill should cut the collection"
         assert subscriber.streams > 3
         per_order = subscriber.orders()
         assert set(per_order) == {f"s-{i}" for i in range(COUNT)}
