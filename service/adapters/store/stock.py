@@ -594,10 +594,7 @@ class SqlStockStore:
             listings = await listings_of(conn, account_id, [external_no])
         if row is None:
             return level_view(external_no, None, 0, listings.get(external_no, ()))
-        level = _level(row)
-        return level_view(
-            external_no, level.figure, level.reserved, listings.get(external_no, ())
-        )
+        return _view_of(row, listings.get(external_no, ()))
 
     async def unknown(self, account_id: str) -> list[str]:
         """ExternalNos Boltrics reported that are no known product."""
@@ -780,16 +777,6 @@ def _moment(value: str | datetime) -> datetime:
     moment = utc_datetime(value)
     assert moment is not None
     return moment
-
-
-def _level(row: Any) -> _Level:
-    return _Level(
-        external_no=row.external_no,
-        figure=_figure(row),
-        reserved=int(row.reserved),
-        sellable=int(row.sellable),
-        changed_at=row.changed_at,
-    )
 
 
 def _view_of(row: Any, listings: Sequence[Any]) -> StockLevelView:
