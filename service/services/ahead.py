@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TypeVar
 
 _T = TypeVar("_T")
@@ -26,7 +26,7 @@ _T = TypeVar("_T")
 READER_TURNS = 20
 
 
-async def read_ahead(pages: AsyncIterator[_T]) -> AsyncIterator[_T]:
+async def read_ahead(pages: AsyncIterator[_T]) -> AsyncGenerator[_T, None]:
     """The same pages, the next one read while the caller works on one.
 
     An error of `pages` reaches the caller after the pages before it.

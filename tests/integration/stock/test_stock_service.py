@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
+from service.adapters.boltrics import BoltricsGateway, BoltricsUnavailable, StockLevel
 from service.adapters.store.stock import SqlStockStore
+from service.config import Account
 from service.domain.events import EventType, NewEvent
 from service.domain.orders import OrderState
 from service.domain.stock import Figure
 from service.errors import NotFound
 from service.services.events import follow_events
-from service.services.stock import PROJECTOR_PAGE
+from service.services.stock import PROJECTOR_PAGE, StockService
+from tests.integration.boltrics.conftest import connection_to
 from tests.integration.stock.conftest import ACCOUNT, Harness
 
 
@@ -287,6 +293,89 @@ class TestOrders:
         assert (every, some, since) == (["A", "B", "C"], [1, 3], ["B"])
 
 
+class TestFullSyncCommits:
+    """Pages of a full sync share commits, without holding up the store."""
+
+    async def test_pages_before_a_boltrics_failure_stay_corrected(
+        self, harness: Harness
+    ) -> None:
+        """A sync that Boltrics cuts off after two pages keeps the corrections
+        of those two pages, though they shared a transaction."""
+        await harness.set_stock(A=5, B=5, C=5)
+        await harness.add_products("A", "B", "C")
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+        await harness.set_stock(A=9, B=9, C=9)
+        pages = _PageByPage(harness, fail_after=2)
+        stock = _service_over(harness, pages)
+
+        with pytest.raises(BoltricsUnavailable):
+            await stock.full_sync(ACCOUNT)
+
+        levels = [(await stock.store.level(ACCOUNT, no)).sellable for no in "ABC"]
+        assert levels == [9, 9, 5]
+
+    async def test_a_page_slow_to_come_does_not_hold_the_store(
+        self, harness: Harness
+    ) -> None:
+        """While the sync waits for a slow page, what it stored is committed:
+        a reader sees it, and the sync then goes on."""
+        await harness.set_stock(A=5, B=5)
+        await harness.add_products("A", "B")
+        await harness.service().activate(ACCOUNT)
+        await harness.set_stock(A=9, B=9)
+        pages = _PageByPage(harness, hold_after=1)
+        stock = _service_over(harness, pages)
+
+        syncing = asyncio.create_task(stock.full_sync(ACCOUNT))
+        await asyncio.wait_for(pages.holding.wait(), 5)
+        seen = await asyncio.wait_for(_level_once(stock.store, "A", 9), 5)
+        waiting = not syncing.done()
+        pages.release.set()
+        report = await syncing
+
+        assert seen == 9 and waiting
+        assert (report.levels, report.drifted) == (2, 2)
+        assert (await stock.store.level(ACCOUNT, "B")).sellable == 9
+
+
+class _PageByPage:
+    """The sandbox's stock levels a level per page, failing or holding back
+    the pages after the first few."""
+
+    def __init__(self, harness: Harness, *, fail_after: int = 0, hold_after: int = 0):
+        self._gateway = harness.gateway
+        self._fail_after = fail_after
+        self._hold_after = hold_after
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def stock_level_pages(
+        self, *, page_size: int = 1000
+    ) -> AsyncIterator[list[StockLevel]]:
+        sent = 0
+        async for page in self._gateway.stock_level_pages(page_size=1):
+            if sent == self._fail_after > 0:
+                msg = "Boltrics went away"
+                raise BoltricsUnavailable(msg)
+            if sent == self._hold_after > 0:
+                self.holding.set()
+                await self.release.wait()
+            yield page
+            sent += 1
+
+
+def _service_over(harness: Harness, pages: _PageByPage) -> StockService:
+    account = Account(id=ACCOUNT, boltrics=connection_to(harness.sandbox, "x"))
+    return StockService(
+        harness.database,
+        harness.events,
+        lambda _name: cast(BoltricsGateway, pages),
+        lambda _name: account,
+        lambda: [ACCOUNT],
+    )
+
+
 class TestRedating:
     """A full sync's page: unchanged figures are dated anew, nothing else."""
 
@@ -334,6 +423,16 @@ class TestRedating:
         assert same == {"N-00", "N-09"}
         dates = await _dates(store, *names)
         assert dates == [later] + [then] * 8 + [later]
+
+
+async def _level_once(store: SqlStockStore, external_no: str, wanted: int) -> int:
+    """The item's sellable level, once it is `wanted` (polled: the store has
+    no signal for a commit of another task)."""
+    for _ in itertools.count():
+        if (level := await store.level(ACCOUNT, external_no)).sellable == wanted:
+            return level.sellable
+        await asyncio.sleep(0.01)
+    raise AssertionError("unreachable")
 
 
 async def _store_figures(store: SqlStockStore, as_of: datetime, *nos: str) -> None:
