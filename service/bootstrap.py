@@ -151,9 +151,7 @@ async def build_app(
     rules = RulesRuntime.load(settings.rules)
 
     database = Database(
-        settings.store.url,
-        sqlite_synchronous=settings.store.sqlite_synchronous,
-        sqlite_cache_mb=settings.store.sqlite_cache_mb,
+        settings.store.url, sqlite_synchronous=settings.store.sqlite_synchronous
     )
     await database.open()
     events = SqlEventLog(database)

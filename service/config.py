@@ -142,17 +142,11 @@ class ServerSettings(_Strict):
         return self
 
 
-#: SQLite's page cache, per connection (the service keeps one): the working
-#: set of a full stock sync or a large product sync, not the whole file.
-SQLITE_CACHE_MB = 64
-
-
 class StoreSettings(_Strict):
     """Where data lives: a SQLite file by default, PostgreSQL for replicas."""
 
     url: str = "sqlite+aiosqlite:///connector.sqlite3"
     sqlite_synchronous: Literal["full", "normal"] = "full"
-    sqlite_cache_mb: int = Field(default=SQLITE_CACHE_MB, ge=1, le=65_536)
 
     @field_validator("url")
     @classmethod

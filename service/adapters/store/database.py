@@ -31,7 +31,6 @@ from service.adapters.store.sqlite_group import (
     GroupCommitConnection,
     InlineConnection,
 )
-from service.config import SQLITE_CACHE_MB
 from service.errors import ConfigurationError
 from service.logging import get_logger
 
@@ -91,15 +90,10 @@ class Database:
     """An open database with a migrated schema."""
 
     def __init__(
-        self,
-        url: str,
-        *,
-        sqlite_synchronous: Literal["full", "normal"] = "full",
-        sqlite_cache_mb: int = SQLITE_CACHE_MB,
+        self, url: str, *, sqlite_synchronous: Literal["full", "normal"] = "full"
     ):
         self.url = url
         self._synchronous = {"full": "FULL", "normal": "NORMAL"}[sqlite_synchronous]
-        self._cache_mb = sqlite_cache_mb
         self.is_sqlite = url.startswith("sqlite")
         self._engine: AsyncEngine | None = None
         self._sqlite: sa.Engine | None = None
@@ -118,7 +112,7 @@ class Database:
             msg = f"setting store.url: cannot open the database ({exc})"
             raise ConfigurationError(msg) from exc
         if self.is_sqlite:
-            self._sqlite = _sqlite_engine(self.url, self._synchronous, self._cache_mb)
+            self._sqlite = _sqlite_engine(self.url, self._synchronous)
             # One connection for the life of the store: checking one out of
             # the pool and back per transaction cost more than the transaction.
             self._sqlite_conn = GroupCommitConnection(self._sqlite.connect())
@@ -173,23 +167,19 @@ class Database:
             yield async_conn
 
 
-def _sqlite_engine(url: str, synchronous: str, cache_mb: int) -> sa.Engine:
+def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
     path = make_url(url).database or "connector.sqlite3"
     engine = sa.create_engine(
         f"sqlite:///{path}",
         poolclass=StaticPool,
         connect_args={"check_same_thread": False, "timeout": 30},
     )
-    event.listen(
-        engine, "connect", functools.partial(_sqlite_connect, synchronous, cache_mb)
-    )
+    event.listen(engine, "connect", functools.partial(_sqlite_connect, synchronous))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_connect(
-    synchronous: str, cache_mb: int, dbapi_connection: Any, _record: Any
-) -> None:
+def _sqlite_connect(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, emit BEGIN, so writes can ask for IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -199,9 +189,6 @@ def _sqlite_connect(
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # Negative: in KiB. SQLite's default of 2 MB holds a few thousand stock
-    # levels; every statement of a full sync then reads its pages from the OS.
-    cursor.execute(f"PRAGMA cache_size={-1024 * cache_mb}")
     cursor.close()
 
 

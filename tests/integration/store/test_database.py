@@ -58,19 +58,6 @@ class TestMigrations:
 
         assert "product_barcodes_external_no" in used
 
-    async def test_sqlite_keeps_the_page_cache_it_is_given(
-        self, sqlite_url: str
-    ) -> None:
-        """`store.sqlite_cache_mb` sets the size of SQLite's page cache."""
-        database = Database(sqlite_url, sqlite_cache_mb=48)
-
-        await database.open()
-        async with database.read() as conn:
-            size = (await conn.execute(sa.text("PRAGMA cache_size"))).scalar()
-        await database.close()
-
-        assert size == -48 * 1024
-
     async def test_opening_twice_and_concurrently_is_harmless(
         self, any_store_url: str
     ) -> None:
