@@ -203,12 +203,12 @@ class StockTransaction:
         return outcome
 
     # TODO: the daily sync rewrites every unchanged level, only to give it the
-    # sync's date: about a third of SQLite's time on a page, which with the
-    # compare read and the commit is now most of what keeps bench/stock.py (1)
-    # above 1.5x. A per-account "all levels confirmed as of" mark would spare
-    # the writes, but stockstatus messages would have to wait while a sync
-    # runs, or one older than the sync could overwrite a level the sync had
-    # already confirmed.
+    # sync's date: about a tenth of the connector's work on a page, beside the
+    # HTTP client's third, and one reason bench/stock.py (1) is still 1.3 to
+    # 1.7x. A per-account "all levels confirmed as of" mark would spare the
+    # writes, but stockstatus messages would have to wait while a sync runs,
+    # or one older than the sync could overwrite a level the sync had already
+    # confirmed; and every reader of `as_of` would have to apply the mark.
     async def redate_unchanged(
         self,
         account_id: str,
