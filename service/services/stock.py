@@ -88,6 +88,8 @@ _ORDER_EVENTS = (
 )
 _FOLLOWED = (*_ORDER_EVENTS, EventType.PRODUCT_CHANGED)
 ACTIVE_CACHE_SECONDS = 5.0
+#: How soon a failed full sync is tried again (at most the sync's interval).
+FULL_SYNC_RETRY = timedelta(minutes=5)
 _NEVER = datetime.min.replace(tzinfo=utc_now().tzinfo)
 
 
@@ -281,8 +283,16 @@ class StockService:
                 await self._sync_claimed(account_id)
                 done += 1
             except BoltricsError as exc:
+                # Due again after a short wait, not after a whole interval.
+                retry = min(FULL_SYNC_RETRY, self._full_sync)
+                await self._store.unclaim_full_sync(
+                    account_id, now, now - self._full_sync + retry
+                )
                 _log.warning(
-                    "stock.full_sync_failed", account=account_id, error=str(exc)
+                    "stock.full_sync_failed",
+                    account=account_id,
+                    error=str(exc),
+                    retry_in_seconds=retry.total_seconds(),
                 )
         return done
 

@@ -536,6 +536,21 @@ class SqlStockStore:
             )
         return bool(result.rowcount)
 
+    async def unclaim_full_sync(
+        self, account_id: str, claimed_at: datetime, began_at: datetime
+    ) -> None:
+        """Date the account's claimed full sync back to `began_at`, so that it
+        is due again sooner (it failed); unless another claim came since."""
+        async with self._database.write() as conn:
+            await conn.execute(
+                stock_accounts.update()
+                .where(
+                    stock_accounts.c.account_id == account_id,
+                    stock_accounts.c.full_sync_at == claimed_at,
+                )
+                .values(full_sync_at=began_at)
+            )
+
     async def known_page(self, account_id: str, after: str, limit: int) -> list[str]:
         """Up to `limit` known ExternalNos of the account after `after`, in order."""
         query = (

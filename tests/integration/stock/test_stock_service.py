@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -294,7 +294,8 @@ class TestOrders:
 
 
 class TestFullSyncCommits:
-    """Pages of a full sync share commits, without holding up the store."""
+    """A full sync's commits: shared by pages, without holding up the store,
+    kept when Boltrics fails, and a failed sync tried again soon."""
 
     async def test_pages_before_a_boltrics_failure_stay_corrected(
         self, harness: Harness
@@ -337,6 +338,49 @@ class TestFullSyncCommits:
         assert seen == 9 and waiting
         assert (report.levels, report.drifted) == (2, 2)
         assert (await stock.store.level(ACCOUNT, "B")).sellable == 9
+
+    async def test_a_failed_sync_is_due_again_after_a_short_wait(
+        self, harness: Harness
+    ) -> None:
+        """A daily sync that Boltrics cuts off is tried again five minutes
+        later, not a day later; not before then."""
+        await harness.set_stock(A=5, B=5)
+        await harness.add_products("A", "B")
+        await harness.set_stock(A=9, B=9)
+        failing = _PageByPage(harness, fail_after=1)
+        clock = _Clock(datetime.now(UTC))
+        gateways: list[Any] = [failing, harness.gateway]
+        account = Account(id=ACCOUNT, boltrics=connection_to(harness.sandbox, "x"))
+        stock = StockService(
+            harness.database,
+            harness.events,
+            lambda _name: gateways[0],
+            lambda _name: account,
+            lambda: [ACCOUNT],
+            full_sync_seconds=86_400,
+            clock=clock,
+        )
+
+        failed = await stock.sync_due()
+        gateways.pop(0)
+        clock.now += timedelta(minutes=4)
+        too_soon = await stock.sync_due()
+        clock.now += timedelta(minutes=2)
+        retried = await stock.sync_due()
+
+        assert (failed, too_soon, retried) == (0, 0, 1)
+        levels = [(await stock.store.level(ACCOUNT, no)).sellable for no in "AB"]
+        assert levels == [9, 9]
+
+
+class _Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 class _PageByPage:
