@@ -151,7 +151,7 @@ class StockService:
             await self._store.claim_full_sync(account_id, now, now)
         ):
             with contextlib.suppress(BoltricsError):
-                await self._sync_claimed(account_id)
+                await self._sync_claimed_at(account_id, now)
         await self._store.activate(account_id, now)
         self._active[account_id] = (True, time.monotonic())
 
@@ -194,8 +194,9 @@ class StockService:
     async def full_sync(self, account_id: str) -> SyncReport:
         """Read every level from Boltrics now and correct drift."""
         self._known_account(account_id)
-        await self._store.claim_full_sync(account_id, self._clock(), _NEVER)
-        return await self._sync_claimed(account_id)
+        now = self._clock()
+        await self._store.claim_full_sync(account_id, now, _NEVER)
+        return await self._sync_claimed_at(account_id, now)
 
     # --- the loops ----------------------------------------------------------
 
@@ -279,21 +280,9 @@ class StockService:
                 account_id, now, now - self._full_sync
             ):
                 continue
-            try:
-                await self._sync_claimed(account_id)
+            with contextlib.suppress(BoltricsError):
+                await self._sync_claimed_at(account_id, now)
                 done += 1
-            except BoltricsError as exc:
-                # Due again after a short wait, not after a whole interval.
-                retry = min(FULL_SYNC_RETRY, self._full_sync)
-                await self._store.unclaim_full_sync(
-                    account_id, now, now - self._full_sync + retry
-                )
-                _log.warning(
-                    "stock.full_sync_failed",
-                    account=account_id,
-                    error=str(exc),
-                    retry_in_seconds=retry.total_seconds(),
-                )
         return done
 
     # --- internals ----------------------------------------------------------
@@ -449,6 +438,27 @@ class StockService:
             if row.external_no not in same
         }
         return await txn.settle(account_id, (), self._clock(), rest)
+
+    async def _sync_claimed_at(
+        self, account_id: str, claimed_at: datetime
+    ) -> SyncReport:
+        """The sync claimed at `claimed_at`; when Boltrics fails it, the claim
+        is dated back so that the sync is due again soon, not after a whole
+        interval, and the error raised."""
+        try:
+            return await self._sync_claimed(account_id)
+        except BoltricsError as exc:
+            retry = min(FULL_SYNC_RETRY, self._full_sync)
+            await self._store.unclaim_full_sync(
+                account_id, claimed_at, claimed_at - self._full_sync + retry
+            )
+            _log.warning(
+                "stock.full_sync_failed",
+                account=account_id,
+                error=str(exc),
+                retry_in_seconds=retry.total_seconds(),
+            )
+            raise
 
     async def _sync_claimed(self, account_id: str) -> SyncReport:
         gateway = self._gateway_for(account_id)
