@@ -10,6 +10,7 @@ Boltrics messages. Replicas on PostgreSQL claim with `FOR UPDATE SKIP LOCKED`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -33,9 +34,11 @@ from service.services.shipment_orders import shipment_order_xml
 
 _log = get_logger(__name__)
 
+#: A claimed send must be done before its lease ends, or another claim may
+#: post it again: so a send starts the moment it is claimed (no more are
+#: claimed than can run at once), and its budget is well inside the lease.
 LEASE = timedelta(seconds=60)
 SEND_BUDGET_SECONDS = 45.0
-BATCH = 64
 MAX_BACKOFF_SECONDS = 600.0
 STOP_GRACE_SECONDS = 5.0
 
@@ -59,7 +62,7 @@ class OrderDispatcher:
         self._settings = settings
         self._clock = clock
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -72,12 +75,12 @@ class OrderDispatcher:
             await self._store.release_all_claims()
         while not stop.is_set():
             try:
-                claimed = await self._claim()
+                if await self._claim() == 0:
+                    await self._idle(stop)
             except Exception:
+                # The store is away (a PostgreSQL restart, say): try again soon.
                 _log.exception("dispatcher.claim_failed")
-                claimed = 0
-            if claimed == 0:
-                await self._idle(stop)
+                await _pause(stop, 1.0)
         await self._finish_in_flight(STOP_GRACE_SECONDS)
 
     async def _finish_in_flight(self, grace: float) -> None:
@@ -114,7 +117,7 @@ class OrderDispatcher:
         stopper.cancel()
 
     async def _claim(self) -> int:
-        free = BATCH - len(self._in_flight)
+        free = self._concurrency - len(self._in_flight)
         if free <= 0:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
@@ -126,15 +129,14 @@ class OrderDispatcher:
         return len(claims)
 
     async def _send_guarded(self, claim: ClaimedSend) -> None:
-        async with self._slots:
-            try:
-                await self._send(claim)
-            except Exception:
-                _log.exception(
-                    "dispatcher.send_crashed",
-                    account=claim.account_id,
-                    order_id=claim.order_id,
-                )
+        try:
+            await self._send(claim)
+        except Exception:
+            _log.exception(
+                "dispatcher.send_crashed",
+                account=claim.account_id,
+                order_id=claim.order_id,
+            )
 
     async def _send(self, claim: ClaimedSend) -> None:
         record = await self._store.get(claim.account_id, claim.order_id)
@@ -196,6 +198,11 @@ class OrderDispatcher:
         async with self._store.transaction() as txn:
             current = await txn.lock(claim.account_id, claim.order_id)
             if current is None or current.generation != record.generation:
+                return
+            if current.state is not OrderState.QUEUED:
+                # Shipped while the post was under way: Boltrics has it, and
+                # the order has gone further than SENT.
+                await txn.dequeue(claim.account_id, claim.order_id)
                 return
             sent = current.change(
                 state=OrderState.SENT,
@@ -292,6 +299,9 @@ class OrderDispatcher:
             current = await txn.lock(claim.account_id, claim.order_id)
             if current is None or current.generation != record.generation:
                 return
+            if current.state is not OrderState.QUEUED:
+                await txn.dequeue(claim.account_id, claim.order_id)
+                return
             ended = current.change(state=state, last_error=error, updated_at=now)
             await txn.save(ended)
             await txn.add_timeline(
@@ -301,6 +311,11 @@ class OrderDispatcher:
             )
             await txn.dequeue(claim.account_id, claim.order_id)
             await txn.emit([order_event(EventType.ORDER_FAILED, ended)])
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from service.adapters.boltrics import DiMessage
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -238,6 +241,110 @@ class TestDispatch:
         record, _ = await world.orders.get("acme", "o-1")
         assert count == 1 and record.state is OrderState.SENT
         assert [ref for _, ref, _ in world.gateway.posted] == ["o-1~0", "o-1~1"]
+
+    async def test_no_claim_waits_while_its_lease_runs_out(self, world: World) -> None:
+        """The dispatcher claims no more sends than it runs at once: a claim
+        never waits for a free slot while its lease runs out, to be claimed
+        and posted a second time."""
+        slow = _HeldGateway()
+        dispatcher = OrderDispatcher(
+            world.store,
+            lambda _account: slow,
+            lambda _account: ACCOUNT,
+            OrderSettings(retry_for_seconds=3600),
+            clock=world.clock,
+            concurrency=2,
+        )
+        for order_id in ("o-1", "o-2", "o-3"):
+            await world.orders.create("acme", _order(order_id))
+
+        first = await dispatcher._claim()
+        world.clock.advance(61)
+        second = asyncio.create_task(dispatcher._claim())
+        await asyncio.sleep(0.05)
+        waited = not second.done()
+        slow.release.set()
+        await second
+        await dispatcher.drain_once()
+
+        references = [reference for _, reference, _ in slow.posted]
+        assert first == 2 and waited
+        assert sorted(references) == ["o-1~0", "o-2~0", "o-3~0"]
+
+    async def test_a_store_error_does_not_stop_the_dispatcher(
+        self, world: World
+    ) -> None:
+        """A failing store call (a database restart, say) is logged and tried
+        again; the dispatcher goes on sending."""
+        real_depth = world.store.queue_depth
+        failures = [ConnectionError("server closed the connection")]
+
+        async def flaky_depth() -> int:
+            if failures:
+                raise failures.pop()
+            return await real_depth()
+
+        world.store.queue_depth = flaky_depth  # type: ignore[method-assign]
+        boltrics = _HeldGateway()
+        boltrics.release.set()
+        dispatcher = OrderDispatcher(
+            world.store,
+            lambda _account: boltrics,
+            lambda _account: ACCOUNT,
+            OrderSettings(retry_for_seconds=3600),
+            clock=world.clock,
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop))
+        await asyncio.sleep(0.1)
+        await world.orders.create("acme", _order())
+        await asyncio.wait_for(boltrics.sent.wait(), 10)
+        stop.set()
+        await running
+
+        assert not failures and len(boltrics.posted) == 1
+
+    async def test_a_shipment_during_the_post_is_not_undone(self, world: World) -> None:
+        """An order shipped while its post was under way stays SHIPPED."""
+        slow = _HeldGateway()
+        dispatcher = OrderDispatcher(
+            world.store,
+            lambda _account: slow,
+            lambda _account: ACCOUNT,
+            OrderSettings(retry_for_seconds=3600),
+            clock=world.clock,
+        )
+        await world.orders.create("acme", _order())
+        await dispatcher._claim()
+        await asyncio.wait_for(slow.entered.wait(), 5)
+        async with world.store.transaction() as txn:
+            record = await txn.lock("acme", "o-1")
+            assert record is not None
+            await txn.save(record.change(state=OrderState.SHIPPED))
+        slow.release.set()
+        await dispatcher.drain_once()
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert len(slow.posted) == 1
+        assert record.state is OrderState.SHIPPED
+        assert await world.store.queue_depth() == 0
+
+
+class _HeldGateway(FakeGateway):
+    """A Boltrics whose posts wait until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.entered = asyncio.Event()
+        self.sent = asyncio.Event()
+
+    async def submit(self, *args: Any, **kwargs: Any) -> DiMessage:
+        self.entered.set()
+        await self.release.wait()
+        message = await super().submit(*args, **kwargs)
+        self.sent.set()
+        return message
 
 
 class TestOrdersInState:
