@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from service.domain.text import unwritable_text
 from service.errors import FieldViolation
 
 PROCESSING = "processing"
@@ -190,6 +191,7 @@ def validate_order(order: Order) -> list[FieldViolation]:
         problems.append(FieldViolation("order.lines", "at least one line is required"))
     for index, line in enumerate(order.lines):
         problems += _line(f"order.lines[{index}]", line)
+    problems += unwritable_text(order, "order")
     return problems
 
 

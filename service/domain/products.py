@@ -36,6 +36,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from service.domain.text import unwritable_text
 from service.errors import FieldViolation
 
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
@@ -208,6 +209,7 @@ def validate_product(product: ChannelProduct, path: str) -> list[FieldViolation]
             )
         )
     problems += _too_long(product, path)
+    problems += unwritable_text(product, path)
     for index, barcode in enumerate(product.barcodes):
         text = barcode.strip()
         if text and not _is_digits(text):

@@ -66,7 +66,8 @@ PRODUCT_SENDS = Counter(
 
 MAX_ITEMS = 500
 MAX_BACKOFF_SECONDS = 600.0
-SEND_BUDGET_SECONDS = 60.0
+#: Well inside the default lease of 60 s (see `_post_due`).
+SEND_BUDGET_SECONDS = 45.0
 
 OnCreated = Callable[[str, set[str]], Awaitable[object]]
 GatewayFor = Callable[[str], BoltricsGateway | None]
@@ -97,7 +98,7 @@ class ProductSender:
         self._linger = linger
         self._verdict_poll = verdict_poll
         self._lease = lease
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._syncing = 0
         self._next_verdicts = 0.0
@@ -119,10 +120,12 @@ class ProductSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send and follow up until `stop` is set."""
-        if self._store.is_sqlite:
-            await self._store.release_all_claims()
+        released = not self._store.is_sqlite
         while not stop.is_set():
             try:
+                if not released:
+                    await self._store.release_all_claims()
+                    released = True
                 busy = await self.pump()
             except Exception:
                 _log.exception("product_sender.round_failed")
@@ -185,20 +188,23 @@ class ProductSender:
     # --- posting ------------------------------------------------------------
 
     async def _post_due(self) -> int:
-        claims = await self._store.claim_due(self._clock(), limit=16, lease=self._lease)
+        # No more claims than posts at once: a claim that waited for a free
+        # slot could outlive its lease and be posted by another replica too.
+        claims = await self._store.claim_due(
+            self._clock(), limit=self._concurrency, lease=self._lease
+        )
         await asyncio.gather(*(self._post_guarded(batch) for batch in claims))
         return len(claims)
 
     async def _post_guarded(self, batch: Batch) -> None:
-        async with self._slots:
-            try:
-                await self._post(batch)
-            except Exception:
-                _log.exception(
-                    "product_batch.post_crashed",
-                    account=batch.account_id,
-                    reference=batch.reference,
-                )
+        try:
+            await self._post(batch)
+        except Exception:
+            _log.exception(
+                "product_batch.post_crashed",
+                account=batch.account_id,
+                reference=batch.reference,
+            )
 
     async def _post(self, batch: Batch) -> None:
         gateway = self._gateway_for(batch.account_id)

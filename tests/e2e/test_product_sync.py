@@ -78,7 +78,9 @@ def test_sigkill_during_daily_sync_creates_each_item_once(
     first.wait_serving()
     caller = threading.Thread(target=_sync, args=(first.address, products))
     caller.start()
-    time.sleep(3.0)
+    # Killed as soon as the first message is in: mid-sync however fast the
+    # machine (a fixed wait let a fast one finish the sync first).
+    wait_until(lambda: bool(_inserted(sandbox)), 60, "the first message")
     first.kill()
     caller.join()
     inserted_before_restart = sum(_inserted(sandbox).values())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from service.adapters.boltrics import BoltricsGateway
+from service.adapters.store.product_tables import product_batches
 from service.domain.products import ChannelProduct, ProductState
 from tests.integration.products.conftest import ACCOUNT, Harness, product
 
@@ -104,6 +107,58 @@ class TestExactlyOnce:
         assert len(await harness.product_messages()) == 1
         view = await restarted.get(ACCOUNT, external_no="SKU-00000")
         assert view.state is ProductState.CREATED
+
+    async def test_no_message_is_claimed_that_is_not_posted_at_once(
+        self, harness: Harness
+    ) -> None:
+        """Of six messages due, the sender claims only as many as it posts at
+        once: a claim waiting for a free slot could outlive its lease and be
+        posted by a second replica too."""
+        held = HeldPosts(harness.gateways[ACCOUNT])
+        service = harness.service(lambda _account: held, drained=False)
+        await service.sync(ACCOUNT, catalogue(3000))
+
+        draining = asyncio.create_task(service.drain())
+        await asyncio.wait_for(held.entered.wait(), 10)
+        await asyncio.sleep(0.2)
+        claimed = await _claimed_now(harness)
+        posting = held.posting
+        held.release.set()
+        await asyncio.wait_for(draining, 60)
+
+        assert claimed == posting == 4
+        assert len(await harness.product_messages()) == 6
+
+
+class HeldPosts:
+    """A gateway whose posts wait until released, counting those waiting."""
+
+    def __init__(self, inner: BoltricsGateway):
+        self._inner = inner
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.posting = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.posting += 1
+        self.entered.set()
+        await self.release.wait()
+        return await self._inner.submit(*args, **kwargs)
+
+
+async def _claimed_now(harness: Harness) -> int:
+    """How many messages are claimed (their lease still running)."""
+    now = datetime.now(UTC)
+    async with harness.database.read() as conn:
+        found = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(product_batches)
+            .where(product_batches.c.claimed_until > now)
+        )
+        return int(found.scalar_one())
 
 
 class TestVerdicts:

@@ -64,6 +64,20 @@ class TestValidateOrder:
         """Neither a Buckles status nor a webshop status is a violation."""
         assert _fields(_order(buckles_status=None)) == ["order.status"]
 
+    def test_a_control_character_xml_cannot_carry_is_refused(self) -> None:
+        """A vertical tab in a line's name (pasted from a word processor)
+        would make the order's XML impossible to build: the field is named."""
+        order = _order(
+            lines=(OrderLine(sku="A", name="Shirt\x0bblue", quantity=1),),
+            delivery_address=Address(country="NL", city="Zwolle\tcentrum"),
+        )
+
+        violations = validate_order(order)
+
+        assert [(v.field, v.description) for v in violations] == [
+            ("order.lines[0].name", "holds the control character U+000B")
+        ]
+
     def test_negative_quantity_text(self) -> None:
         """The quantity's violation says what was given."""
         order = _order(lines=(OrderLine(sku="A", quantity=-2),))

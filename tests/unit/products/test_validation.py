@@ -49,6 +49,12 @@ class TestValidateProduct:
         problems = validate_product(product(weight_kg=-0.1), "product")
         assert fields(problems) == ["product.weight_kg"]
 
+    def test_a_control_character_xml_cannot_carry_is_refused(self) -> None:
+        """A control character in the name is refused by itself, rather than
+        failing the message of 500 products it would go out in."""
+        problems = validate_product(product(name="Mug\x0c"), "products[2]")
+        assert fields(problems) == ["products[2].name"]
+
     def test_neither_sku_nor_barcode_is_refused(self) -> None:
         """Without SKU and barcode there is no ExternalNo: refused with a reason."""
         problems = validate_product(product(sku="", barcodes=()), "product")
