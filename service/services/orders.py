@@ -173,7 +173,7 @@ class OrderService:
                 )
                 raise FailedPrecondition(msg, metadata={"order_id": order_id})
 
-            record = await self._requeue(
+            record = await requeue(
                 txn, record, now, "sent again on an operator's request"
             )
         self._wake()
@@ -198,28 +198,10 @@ class OrderService:
                     + ", ".join(sorted(external_nos & set(record.waiting_for)))
                     + " now exists in Boltrics"
                 )
-                await self._requeue(txn, record, now, reason)
+                await requeue(txn, record, now, reason)
         if waiting:
             self._wake()
         return len(waiting)
-
-    async def _requeue(
-        self, txn: OrderTransaction, record: OrderRecord, now: datetime, why: str
-    ) -> OrderRecord:
-        record = record.change(
-            state=OrderState.QUEUED,
-            generation=record.generation + 1,
-            waiting_for=(),
-            updated_at=now,
-        )
-        await txn.save(record)
-        await txn.add_timeline(
-            record.account_id,
-            record.order.order_id,
-            [TimelineEntry(time=now, kind=TimelineKind.RETRIED, message=why)],
-        )
-        await txn.enqueue(record.account_id, record.order.order_id, now)
-        return record
 
     def _buckles_status(self, account_id: str, order: Order) -> str:
         problems = validate_order(order)
@@ -351,3 +333,24 @@ def order_event(event: EventType, record: OrderRecord) -> NewEvent:
         type=event,
         payload=record.model_dump(mode="json"),
     )
+
+
+async def requeue(
+    txn: OrderTransaction, record: OrderRecord, now: datetime, why: str
+) -> OrderRecord:
+    """Queue a failed or dead order again, under a new generation (so a new
+    `externalReference`), with `why` on its timeline."""
+    record = record.change(
+        state=OrderState.QUEUED,
+        generation=record.generation + 1,
+        waiting_for=(),
+        updated_at=now,
+    )
+    await txn.save(record)
+    await txn.add_timeline(
+        record.account_id,
+        record.order.order_id,
+        [TimelineEntry(time=now, kind=TimelineKind.RETRIED, message=why)],
+    )
+    await txn.enqueue(record.account_id, record.order.order_id, now)
+    return record

@@ -38,7 +38,7 @@ from service.domain.orders import (
     unknown_items,
 )
 from service.logging import get_logger
-from service.services.orders import order_event, utc_now
+from service.services.orders import order_event, requeue, utc_now
 from service.services.pacing import PollPacer, run_every
 
 _log = get_logger(__name__)
@@ -158,6 +158,17 @@ class VerdictFollower:
             await txn.save(updated)
             await txn.add_timeline(updated.account_id, updated.order.order_id, [entry])
             await txn.emit([order_event(event, updated)])
+            if updated.waiting_for and await txn.in_boltrics(
+                updated.account_id, updated.waiting_for
+            ) >= set(updated.waiting_for):
+                # The products came to exist before this verdict was read:
+                # the hook that sends waiting orders again has run already.
+                await requeue(
+                    txn,
+                    updated,
+                    now,
+                    "sent again: " + ", ".join(updated.waiting_for) + " exists now",
+                )
 
         _log.info(
             "order.processed" if error is None else "order.failed",

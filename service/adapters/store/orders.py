@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.adapters.store.database import Connection, Database
 from service.adapters.store.events import SqlEventLog
+from service.adapters.store.product_tables import products
 from service.adapters.store.products import among_text, among_value
 from service.adapters.store.shipment_tables import USABLE, shipments
 from service.adapters.store.tables import order_outbox, order_timeline, orders
@@ -242,6 +243,22 @@ class OrderTransaction:
             "v_error": error,
         }
         await self._conn.execute(_RESCHEDULE, params)
+
+    async def in_boltrics(
+        self, account_id: str, external_nos: Iterable[str]
+    ) -> set[str]:
+        """Those of `external_nos` that are products Boltrics has."""
+        wanted = sorted(set(external_nos))
+        if not wanted:
+            return set()
+        found = await self._conn.execute(
+            sa.select(products.c.external_no).where(
+                products.c.account_id == account_id,
+                products.c.external_no.in_(wanted),
+                products.c.in_boltrics.is_(True),
+            )
+        )
+        return set(found.scalars())
 
     async def shipment_waiting(self, account_id: str, order_id: str) -> bool:
         """Whether a shipment of this order came before the order and waits."""

@@ -14,6 +14,7 @@ from service.adapters.boltrics import DiMessage
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
+from service.adapters.store.product_tables import products
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
 from service.domain.events import EventType
 from service.domain.orders import (
@@ -26,6 +27,7 @@ from service.domain.orders import (
 from service.errors import FailedPrecondition, InvalidArgument
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService, Outcome
+from service.services.verdicts import VerdictFollower
 from tests.support.fakes import FakeClock, FakeDecider, FakeGateway, FakeStatuses
 from tests.support.orders import an_order
 
@@ -51,6 +53,7 @@ class World:
     events: SqlEventLog
     gateway: FakeGateway
     clock: FakeClock
+    database: Database
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ async def world(any_store_url: str) -> AsyncIterator[World]:
         wake_dispatcher=dispatcher.wake,
         clock=clock,
     )
-    yield World(orders, dispatcher, store, events, gateway, clock)
+    yield World(orders, dispatcher, store, events, gateway, clock, database)
     await database.close()
 
 
@@ -345,6 +348,94 @@ class _HeldGateway(FakeGateway):
         message = await super().submit(*args, **kwargs)
         self.sent.set()
         return message
+
+
+class TestVerdictAfterTheProduct:
+    async def test_failed_on_an_item_boltrics_has_by_then_is_sent_again(
+        self, world: World
+    ) -> None:
+        """Boltrics failed the order for an unknown item, then created the
+        product, and the product's hook ran before the verdict was read: the
+        order is queued again at once, as nothing would wake it later."""
+        failing = _FailsMessage("Item SKU-1 is unknown")
+        dispatcher = OrderDispatcher(
+            world.store,
+            lambda _account: failing,
+            lambda _account: ACCOUNT,
+            OrderSettings(retry_for_seconds=3600),
+            clock=world.clock,
+        )
+        follower = VerdictFollower(
+            world.store, lambda _account: failing, poll_seconds=2, clock=world.clock
+        )
+        await world.orders.create("acme", _order())
+        await dispatcher.drain_once()
+        await _product_in_boltrics(world.database, "SKU-1")
+        hooked = await world.orders.requeue_waiting("acme", {"SKU-1"})
+
+        await follower.follow_once()
+        failing.failed_ids.clear()
+        await dispatcher.drain_once()
+
+        record, timeline = await world.orders.get("acme", "o-1")
+        assert hooked == 0 and record.state is OrderState.SENT
+        assert [ref for _, ref, _ in failing.posted] == ["o-1~0", "o-1~1"]
+        assert [e.kind for e in timeline][-3:] == [
+            TimelineKind.FAILED,
+            TimelineKind.RETRIED,
+            TimelineKind.SENT,
+        ]
+
+
+class _FailsMessage(FakeGateway):
+    """A Boltrics that fails the messages posted so far with `error`."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self._error = error
+        self.failed_ids: list[str] = []
+
+    async def submit(self, *args: Any, **kwargs: Any) -> DiMessage:
+        message = await super().submit(*args, **kwargs)
+        self.failed_ids.append(message.id)
+        return message
+
+    def list_messages(self, **filters: Any) -> AsyncIterator[DiMessage]:
+        return self._listed(filters.get("status"))
+
+    async def _listed(self, status: object) -> AsyncIterator[DiMessage]:
+        if status != "Failed":
+            return
+        for message_id in self.failed_ids:
+            yield DiMessage(
+                id=message_id,
+                message_type="receiveshipment",
+                direction="Inbound",
+                status="Failed",
+                external_reference="",
+                content=b"",
+                error_text=self._error,
+                created_at=datetime.now(UTC),
+                etag="W/1",
+            )
+
+
+async def _product_in_boltrics(database: Database, external_no: str) -> None:
+    now = datetime.now(UTC)
+    async with database.write() as conn:
+        await conn.execute(
+            products.insert(),
+            {
+                "account_id": "acme",
+                "external_no": external_no,
+                "state": "created",
+                "in_boltrics": True,
+                "last_error": "",
+                "info": "{}",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
 
 
 class TestOrdersInState:
