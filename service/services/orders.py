@@ -173,8 +173,14 @@ class OrderService:
                 )
                 raise FailedPrecondition(msg, metadata={"order_id": order_id})
 
+            # A dead order's last post may have reached Boltrics unanswered:
+            # it goes again under the same reference, which is looked up first.
             record = await requeue(
-                txn, record, now, "sent again on an operator's request"
+                txn,
+                record,
+                now,
+                "sent again on an operator's request",
+                same_reference=record.state is OrderState.DEAD,
             )
         self._wake()
         _log.info("order.retried", account=account_id, order_id=order_id)
@@ -336,13 +342,22 @@ def order_event(event: EventType, record: OrderRecord) -> NewEvent:
 
 
 async def requeue(
-    txn: OrderTransaction, record: OrderRecord, now: datetime, why: str
+    txn: OrderTransaction,
+    record: OrderRecord,
+    now: datetime,
+    why: str,
+    *,
+    same_reference: bool = False,
 ) -> OrderRecord:
-    """Queue a failed or dead order again, under a new generation (so a new
-    `externalReference`), with `why` on its timeline."""
+    """Queue a failed or dead order again, with `why` on its timeline.
+
+    Under a new generation, so a new `externalReference` (Boltrics keeps the
+    failed message under the old one); or, with `same_reference`, under the
+    old one, looked up before it is posted again.
+    """
     record = record.change(
         state=OrderState.QUEUED,
-        generation=record.generation + 1,
+        generation=record.generation + (0 if same_reference else 1),
         waiting_for=(),
         updated_at=now,
     )
@@ -352,5 +367,7 @@ async def requeue(
         record.order.order_id,
         [TimelineEntry(time=now, kind=TimelineKind.RETRIED, message=why)],
     )
-    await txn.enqueue(record.account_id, record.order.order_id, now)
+    await txn.enqueue(
+        record.account_id, record.order.order_id, now, maybe_posted=same_reference
+    )
     return record

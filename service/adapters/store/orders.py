@@ -76,7 +76,7 @@ def _enqueue(dialect: Any) -> Any:
         set_={
             "due_at": statement.excluded.due_at,
             "claimed_until": None,
-            "attempts": 0,
+            "attempts": statement.excluded.attempts,
             "first_attempt_at": None,
             "last_error": None,
         },
@@ -217,13 +217,24 @@ class OrderTransaction:
         if rows:
             await self._conn.execute(_ADD_TIMELINE, rows)
 
-    async def enqueue(self, account_id: str, order_id: str, due_at: datetime) -> None:
-        """Queue the order for sending (again), with fresh retry bookkeeping."""
+    async def enqueue(
+        self,
+        account_id: str,
+        order_id: str,
+        due_at: datetime,
+        *,
+        maybe_posted: bool = False,
+    ) -> None:
+        """Queue the order for sending (again), with fresh retry bookkeeping.
+
+        `maybe_posted`: an earlier post under the same reference may have
+        reached Boltrics, so the next attempt looks it up before posting.
+        """
         values = {
             "account_id": account_id,
             "order_id": order_id,
             "due_at": due_at,
-            "attempts": 0,
+            "attempts": 1 if maybe_posted else 0,
         }
         await self._conn.execute(_ENQUEUE[self._store.dialect], values)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.adapters.boltrics import DiMessage
+from service.adapters.boltrics import BoltricsTransientError, DiMessage
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -205,6 +205,38 @@ class TestDispatch:
             TimelineKind.SENT,
         ]
 
+    async def test_a_dead_orders_unanswered_post_is_not_made_twice(
+        self, world: World
+    ) -> None:
+        """The last post before giving up reached Boltrics but its answer was
+        lost: an operator's retry finds that message instead of posting a
+        second one."""
+        boltrics = _LosesAnswers()
+        dispatcher = OrderDispatcher(
+            world.store,
+            lambda _account: boltrics,
+            lambda _account: ACCOUNT,
+            OrderSettings(retry_for_seconds=3600),
+            clock=world.clock,
+        )
+        boltrics.transient()
+        await world.orders.create("acme", _order())
+        await dispatcher.drain_once()
+        world.clock.advance(3601)
+        boltrics.heal()
+        boltrics.losing = True
+        await dispatcher.drain_once()
+        dead, _ = await world.orders.get("acme", "o-1")
+
+        boltrics.losing = False
+        await world.orders.retry("acme", "o-1")
+        await dispatcher.drain_once()
+        sent, _ = await world.orders.get("acme", "o-1")
+
+        assert dead.state is OrderState.DEAD
+        assert [reference for _, reference, _ in boltrics.posted] == ["o-1~0"]
+        assert sent.state is OrderState.SENT and sent.message_id == "m-1"
+
     async def test_interrupted_send_is_looked_up_not_reposted(
         self, world: World
     ) -> None:
@@ -331,6 +363,19 @@ class TestDispatch:
         assert len(slow.posted) == 1
         assert record.state is OrderState.SHIPPED
         assert await world.store.queue_depth() == 0
+
+
+class _LosesAnswers(FakeGateway):
+    """A Boltrics that, while `losing`, takes posts but its answers are lost."""
+
+    losing = False
+
+    async def submit(self, *args: Any, **kwargs: Any) -> DiMessage:
+        message = await super().submit(*args, **kwargs)
+        if self.losing:
+            msg = "connection reset before the answer"
+            raise BoltricsTransientError(msg, outcome_unknown=True)
+        return message
 
 
 class _HeldGateway(FakeGateway):
