@@ -39,6 +39,7 @@ _log = get_logger(__name__)
 #: claimed than can run at once), and its budget is well inside the lease.
 LEASE = timedelta(seconds=60)
 SEND_BUDGET_SECONDS = 45.0
+LOOKUP_BUDGET_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 600.0
 STOP_GRACE_SECONDS = 5.0
 
@@ -149,7 +150,7 @@ class OrderDispatcher:
         account = self._account_for(claim.account_id)
         if gateway is None or account is None or account.boltrics is None:
             await self._transient(
-                claim, record, "the account has no Boltrics connection"
+                claim, record, "the account has no Boltrics connection", None
             )
             return
 
@@ -159,7 +160,7 @@ class OrderDispatcher:
         except BoltricsRejected as exc:
             await self._rejected(claim, record, exc.message)
         except BoltricsError as exc:
-            await self._transient(claim, record, exc.message)
+            await self._transient(claim, record, exc.message, gateway)
         else:
             await self._sent(claim, record, message)
 
@@ -247,14 +248,24 @@ class OrderDispatcher:
         )
 
     async def _transient(
-        self, claim: ClaimedSend, record: OrderRecord, error: str
+        self,
+        claim: ClaimedSend,
+        record: OrderRecord,
+        error: str,
+        gateway: BoltricsGateway | None,
     ) -> None:
         now = self._clock()
         give_up_at = claim.first_attempt_at + timedelta(
             seconds=self._settings.retry_for_seconds
         )
         if now >= give_up_at:
-            await self._dead(claim, record, error)
+            # The last post may have arrived with its answer lost: an order
+            # that Boltrics has is not dead.
+            earlier = await _look_up(gateway, record)
+            if earlier is not None:
+                await self._sent(claim, record, earlier)
+            else:
+                await self._dead(claim, record, error)
             return
 
         delay = backoff_seconds(claim.attempts)
@@ -311,6 +322,22 @@ class OrderDispatcher:
             )
             await txn.dequeue(claim.account_id, claim.order_id)
             await txn.emit([order_event(EventType.ORDER_FAILED, ended)])
+
+
+async def _look_up(
+    gateway: BoltricsGateway | None, record: OrderRecord
+) -> DiMessage | None:
+    """The order's message in Boltrics, if it is there and Boltrics answers."""
+    if gateway is None:
+        return None
+    try:
+        return await gateway.find_by_reference(
+            record.message_key,
+            message_type=MessageType.RECEIVE_SHIPMENT,
+            deadline=time.monotonic() + LOOKUP_BUDGET_SECONDS,
+        )
+    except BoltricsError:
+        return None
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -224,11 +224,11 @@ class TestDispatch:
         await dispatcher.drain_once()
         world.clock.advance(3601)
         boltrics.heal()
-        boltrics.losing = True
+        boltrics.losing = boltrics.unreachable = True
         await dispatcher.drain_once()
         dead, _ = await world.orders.get("acme", "o-1")
 
-        boltrics.losing = False
+        boltrics.losing = boltrics.unreachable = False
         await world.orders.retry("acme", "o-1")
         await dispatcher.drain_once()
         sent, _ = await world.orders.get("acme", "o-1")
@@ -236,6 +236,30 @@ class TestDispatch:
         assert dead.state is OrderState.DEAD
         assert [reference for _, reference, _ in boltrics.posted] == ["o-1~0"]
         assert sent.state is OrderState.SENT and sent.message_id == "m-1"
+
+    async def test_an_order_boltrics_has_is_not_given_up(self, world: World) -> None:
+        """When the retry period ends with a post whose answer was lost, the
+        order is looked up before it is given up: Boltrics has it, so it is
+        SENT, not DEAD."""
+        boltrics = _LosesAnswers()
+        dispatcher = OrderDispatcher(
+            world.store,
+            lambda _account: boltrics,
+            lambda _account: ACCOUNT,
+            OrderSettings(retry_for_seconds=3600),
+            clock=world.clock,
+        )
+        boltrics.transient()
+        await world.orders.create("acme", _order())
+        await dispatcher.drain_once()
+        world.clock.advance(3601)
+        boltrics.heal()
+        boltrics.losing = True
+        await dispatcher.drain_once()
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert record.state is OrderState.SENT and record.message_id == "m-1"
+        assert len(boltrics.posted) == 1
 
     async def test_interrupted_send_is_looked_up_not_reposted(
         self, world: World
@@ -366,9 +390,11 @@ class TestDispatch:
 
 
 class _LosesAnswers(FakeGateway):
-    """A Boltrics that, while `losing`, takes posts but its answers are lost."""
+    """A Boltrics that, while `losing`, takes posts but its answers are lost,
+    and, while `unreachable` too, answers no lookups."""
 
     losing = False
+    unreachable = False
 
     async def submit(self, *args: Any, **kwargs: Any) -> DiMessage:
         message = await super().submit(*args, **kwargs)
@@ -376,6 +402,14 @@ class _LosesAnswers(FakeGateway):
             msg = "connection reset before the answer"
             raise BoltricsTransientError(msg, outcome_unknown=True)
         return message
+
+    async def find_by_reference(
+        self, external_reference: str, **options: Any
+    ) -> DiMessage | None:
+        if self.unreachable:
+            msg = "connection refused"
+            raise BoltricsTransientError(msg)
+        return await super().find_by_reference(external_reference, **options)
 
 
 class _HeldGateway(FakeGateway):
