@@ -473,9 +473,9 @@ class StockService:
         coming = asyncio.ensure_future(anext(pages, None))
         try:
             while (rows := await coming) is not None:
-                # Pages share a commit while the next one is at hand: one
-                # commit (and sync to disk) per page cost a sixth of the sync.
-                # A page that is slow to come does not hold the store's lock.
+                # Pages share a commit (and its sync to disk) while the next
+                # one is at hand; a page slow to come does not hold the
+                # store's lock.
                 async with self._store.transaction() as txn:
                     for taken in range(1, PAGES_PER_COMMIT + 1):
                         outcome = await self._sync_page(txn, account_id, rows, started)

@@ -223,7 +223,7 @@ def stock_levels_from_json(rows: Iterable[Mapping[str, Any]]) -> list[StockLevel
         msg = f"stockLevels row with a malformed quantity or date: {exc}"
         raise DocumentError(msg) from exc
     # Boltrics writes its dates with an offset; one without is taken as UTC.
-    if all(level[3].tzinfo for level in levels):
+    if all(level.modified_at.tzinfo for level in levels):
         return levels
     return [level if level.modified_at.tzinfo else _in_utc(level) for level in levels]
 

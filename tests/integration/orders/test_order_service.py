@@ -212,13 +212,7 @@ class TestDispatch:
         lost: an operator's retry finds that message instead of posting a
         second one."""
         boltrics = _LosesAnswers()
-        dispatcher = OrderDispatcher(
-            world.store,
-            lambda _account: boltrics,
-            lambda _account: ACCOUNT,
-            OrderSettings(retry_for_seconds=3600),
-            clock=world.clock,
-        )
+        dispatcher = _dispatcher(world, boltrics)
         boltrics.transient()
         await world.orders.create("acme", _order())
         await dispatcher.drain_once()
@@ -242,13 +236,7 @@ class TestDispatch:
         order is looked up before it is given up: Boltrics has it, so it is
         SENT, not DEAD."""
         boltrics = _LosesAnswers()
-        dispatcher = OrderDispatcher(
-            world.store,
-            lambda _account: boltrics,
-            lambda _account: ACCOUNT,
-            OrderSettings(retry_for_seconds=3600),
-            clock=world.clock,
-        )
+        dispatcher = _dispatcher(world, boltrics)
         boltrics.transient()
         await world.orders.create("acme", _order())
         await dispatcher.drain_once()
@@ -306,14 +294,7 @@ class TestDispatch:
         never waits for a free slot while its lease runs out, to be claimed
         and posted a second time."""
         slow = _HeldGateway()
-        dispatcher = OrderDispatcher(
-            world.store,
-            lambda _account: slow,
-            lambda _account: ACCOUNT,
-            OrderSettings(retry_for_seconds=3600),
-            clock=world.clock,
-            concurrency=2,
-        )
+        dispatcher = _dispatcher(world, slow, concurrency=2)
         for order_id in ("o-1", "o-2", "o-3"):
             await world.orders.create("acme", _order(order_id))
 
@@ -346,13 +327,7 @@ class TestDispatch:
         world.store.queue_depth = flaky_depth  # type: ignore[method-assign]
         boltrics = _HeldGateway()
         boltrics.release.set()
-        dispatcher = OrderDispatcher(
-            world.store,
-            lambda _account: boltrics,
-            lambda _account: ACCOUNT,
-            OrderSettings(retry_for_seconds=3600),
-            clock=world.clock,
-        )
+        dispatcher = _dispatcher(world, boltrics)
         stop = asyncio.Event()
         running = asyncio.create_task(dispatcher.run(stop))
         await asyncio.sleep(0.1)
@@ -366,13 +341,7 @@ class TestDispatch:
     async def test_a_shipment_during_the_post_is_not_undone(self, world: World) -> None:
         """An order shipped while its post was under way stays SHIPPED."""
         slow = _HeldGateway()
-        dispatcher = OrderDispatcher(
-            world.store,
-            lambda _account: slow,
-            lambda _account: ACCOUNT,
-            OrderSettings(retry_for_seconds=3600),
-            clock=world.clock,
-        )
+        dispatcher = _dispatcher(world, slow)
         await world.orders.create("acme", _order())
         await dispatcher._claim()
         await asyncio.wait_for(slow.entered.wait(), 5)
@@ -387,6 +356,18 @@ class TestDispatch:
         assert len(slow.posted) == 1
         assert record.state is OrderState.SHIPPED
         assert await world.store.queue_depth() == 0
+
+
+def _dispatcher(world: World, boltrics: FakeGateway, **options: Any) -> OrderDispatcher:
+    """A dispatcher of the world's store that posts to `boltrics`."""
+    return OrderDispatcher(
+        world.store,
+        lambda _account: boltrics,
+        lambda _account: ACCOUNT,
+        OrderSettings(retry_for_seconds=3600),
+        clock=world.clock,
+        **options,
+    )
 
 
 class _LosesAnswers(FakeGateway):
@@ -437,13 +418,7 @@ class TestVerdictAfterTheProduct:
         product, and the product's hook ran before the verdict was read: the
         order is queued again at once, as nothing would wake it later."""
         failing = _FailsMessage("Item SKU-1 is unknown")
-        dispatcher = OrderDispatcher(
-            world.store,
-            lambda _account: failing,
-            lambda _account: ACCOUNT,
-            OrderSettings(retry_for_seconds=3600),
-            clock=world.clock,
-        )
+        dispatcher = _dispatcher(world, failing)
         follower = VerdictFollower(
             world.store, lambda _account: failing, poll_seconds=2, clock=world.clock
         )
