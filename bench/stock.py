@@ -14,6 +14,9 @@ Prints three figures against the sandbox in its own process (rate limit off):
    event log, with the service running at its default poll of 0.5 s (target
    at most 1 s).
 
+The bench runs on the connector's configured event loop (uvloop by default),
+as `serve` runs the service; the bare paging shares that loop.
+
     python bench/stock.py [--skus 100000] [--changes 50]
 """
 
@@ -44,8 +47,9 @@ from service.adapters.boltrics import HttpxBoltricsGateway, RateLimiter
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import product_listings, products
-from service.config import Account, BoltricsConnection, SecretRef
+from service.config import Account, BoltricsConnection, SecretRef, ServerSettings
 from service.domain.events import EventType
+from service.entrypoints.serve_cli import run_loop
 from service.logging import configure_logging
 from service.services.events import follow_events
 from service.services.stock import StockService, SyncReport
@@ -255,4 +259,4 @@ if __name__ == "__main__":
     parser.add_argument("--skus", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=50)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.skus, arguments.changes))
+    run_loop(main(arguments.skus, arguments.changes), ServerSettings().event_loop)
