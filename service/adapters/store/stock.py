@@ -10,7 +10,6 @@ transactions never wait for each other in a circle.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -72,10 +71,26 @@ class _Level:
 
 @dataclass
 class _Held:
-    """The holds on one item: the sum of the open ones, the processed ones."""
+    """The holds on one item: the sum of the open ones, and of the processed
+    ones with the earliest time of processing. The processed holds one by one
+    only when the level's figure may include some of them (`settles`)."""
 
     open: int = 0
-    processed: list[Hold] = field(default_factory=list)
+    processed_sum: int = 0
+    earliest: datetime | None = None
+    processed: list[Hold] | None = None
+
+    def settles(self, figure_as_of: datetime | None) -> bool:
+        """Whether a figure of `figure_as_of` includes some processed hold."""
+        if self.earliest is None:
+            return False
+        return not counts(Hold("", "", 0, self.earliest), figure_as_of)
+
+    def reserved(self, figure_as_of: datetime | None) -> int:
+        """The quantity held that a figure of `figure_as_of` does not include."""
+        if self.processed is None:
+            return self.open + self.processed_sum
+        return self.open + reserved(self.processed, figure_as_of)
 
 
 @dataclass
@@ -185,7 +200,7 @@ class StockTransaction:
         levels = await self._lock_levels(account_id, wanted, now)
         if figures:
             outcome.drifted = _apply(levels, figures)
-        holds = await self._holds(account_id, wanted)
+        holds = await self._holds(account_id, wanted, levels)
         moved = self._recompute(levels, holds, now)
         await self._forget_settled(account_id, levels, holds)
         await self._write(account_id, levels)
@@ -332,21 +347,25 @@ class StockTransaction:
         return {row[0]: _level_of(row) for row in rows}
 
     async def _holds(
-        self, account_id: str, external_nos: list[str]
+        self, account_id: str, external_nos: list[str], levels: dict[str, _Level]
     ) -> dict[str, _Held]:
-        # Open holds always count, so SQL adds them up; only processed holds,
-        # compared with each level's figure, come back one by one.
+        # SQL adds the holds up; only where the level's figure includes some
+        # processed hold (soon after a new figure) do they come back one by
+        # one, to be compared and forgotten. Processed holds pile up between
+        # figures, and each order's settle would otherwise read them all.
         sqlite = self._store.is_sqlite
-        keys = {
-            "account": account_id,
-            "nos": among_value(external_nos, sqlite),
-        }
-        found: dict[str, _Held] = defaultdict(_Held)
-        open_sums = await plain_rows(
-            self._conn, _OPEN_HELD_SQLITE if sqlite else _OPEN_HELD_POSTGRESQL, keys
+        keys = {"account": account_id, "nos": among_value(external_nos, sqlite)}
+        found: dict[str, _Held] = {}
+        sums = await plain_rows(
+            self._conn, _HELD_SQLITE if sqlite else _HELD_POSTGRESQL, keys
         )
-        for no, quantity in open_sums:
-            found[no].open = int(quantity)
+        for no, open_sum, processed_sum, earliest in sums:
+            found[no] = _Held(int(open_sum), int(processed_sum), utc_datetime(earliest))
+        detail = [no for no, item in found.items() if item.settles(_as_of(levels[no]))]
+        if not detail:
+            return found
+        rows: dict[str, list[Hold]] = {no: [] for no in detail}
+        keys["nos"] = among_value(detail, sqlite)
         processed = await plain_rows(
             self._conn,
             _PROCESSED_HELD_SQLITE if sqlite else _PROCESSED_HELD_POSTGRESQL,
@@ -354,7 +373,9 @@ class StockTransaction:
         )
         for order_id, no, quantity, processed_at in processed:
             hold = Hold(order_id, no, int(quantity), utc_datetime(processed_at))
-            found[no].processed.append(hold)
+            rows[no].append(hold)
+        for no, holds in rows.items():
+            found[no].processed = holds
         return found
 
     def _recompute(
@@ -366,11 +387,7 @@ class StockTransaction:
         moved = set()
         for no, level in levels.items():
             item = holds.get(no)
-            held = (
-                0
-                if item is None
-                else item.open + reserved(item.processed, _as_of(level))
-            )
+            held = 0 if item is None else item.reserved(_as_of(level))
             available = level.figure.qty_available if level.figure else 0
             value = sellable(available, held)
             if held != level.reserved:
@@ -390,7 +407,7 @@ class StockTransaction:
         settled = [
             {"b_order": hold.order_id, "b_no": hold.external_no}
             for no, item in holds.items()
-            for hold in item.processed
+            for hold in item.processed or ()
             if not counts(hold, _as_of(levels[no]))
         ]
         if settled:
@@ -729,17 +746,20 @@ qty_in_inventory = :b_inventory, as_of = :b_as_of, reserved = :b_reserved,
 sellable = :b_sellable, changed_at = :b_changed
 WHERE account_id = :b_account AND external_no = :b_no
 """)
-_OPEN_HELD = """
-SELECT external_no, SUM(quantity) FROM stock_holds
-WHERE account_id = :account AND {among} AND processed_at IS NULL
+_HELD = """
+SELECT external_no,
+SUM(CASE WHEN processed_at IS NULL THEN quantity ELSE 0 END),
+SUM(CASE WHEN processed_at IS NULL THEN 0 ELSE quantity END),
+MIN(processed_at)
+FROM stock_holds WHERE account_id = :account AND {among}
 GROUP BY external_no
 """
 _PROCESSED_HELD = """
 SELECT order_id, external_no, quantity, processed_at FROM stock_holds
 WHERE account_id = :account AND {among} AND processed_at IS NOT NULL
 """
-_OPEN_HELD_SQLITE = sa.text(_OPEN_HELD.format(among=_AMONG_SQLITE))
-_OPEN_HELD_POSTGRESQL = sa.text(_OPEN_HELD.format(among=_AMONG_POSTGRESQL))
+_HELD_SQLITE = sa.text(_HELD.format(among=_AMONG_SQLITE))
+_HELD_POSTGRESQL = sa.text(_HELD.format(among=_AMONG_POSTGRESQL))
 _PROCESSED_HELD_SQLITE = sa.text(_PROCESSED_HELD.format(among=_AMONG_SQLITE))
 _PROCESSED_HELD_POSTGRESQL = sa.text(_PROCESSED_HELD.format(among=_AMONG_POSTGRESQL))
 

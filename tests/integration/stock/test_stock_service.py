@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+import sqlalchemy as sa
 
 from service.adapters.boltrics import BoltricsGateway, BoltricsUnavailable, StockLevel
 from service.adapters.store.stock import SqlStockStore
+from service.adapters.store.stock_tables import stock_holds
 from service.config import Account
 from service.domain.events import EventType, NewEvent
 from service.domain.orders import OrderState
@@ -270,6 +272,37 @@ class TestOrders:
         settled = await stock.store.level(ACCOUNT, "A")
         assert (held.sellable, held.reserved) == (7, 3)
         assert (settled.sellable, settled.reserved) == (7, 0)
+
+    async def test_a_figure_between_two_processed_orders_settles_the_first(
+        self, harness: Harness
+    ) -> None:
+        """A figure dated after one order was processed and before another
+        includes the first only: that hold is forgotten, the other counts."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+        await harness.accept_order("o-2", OrderState.QUEUED, A=2)
+        await harness.accept_order("o-1", OrderState.PROCESSED, A=3)
+        await stock.project_once()
+        await _next_second()
+        figure_date = datetime.now(UTC).replace(microsecond=0)
+        await _next_second()
+        await harness.accept_order("o-2", OrderState.PROCESSED, A=2)
+        await stock.project_once()
+        both = await stock.store.level(ACCOUNT, "A")
+
+        # Boltrics' 7 includes o-1's 3 units, not o-2's 2.
+        harness.send_status(figure_date, [("A", "7")])
+        await stock.collect_once()
+
+        settled = await stock.store.level(ACCOUNT, "A")
+        assert (both.sellable, both.reserved) == (5, 5)
+        assert (settled.sellable, settled.reserved) == (5, 2)
+        async with harness.database.read() as conn:
+            left = await conn.execute(sa.select(stock_holds.c.order_id))
+            assert [row.order_id for row in left] == ["o-2"]
 
     async def test_sync_stock_streams_a_selection(self, harness: Harness) -> None:
         """All levels, those among given ExternalNos, and those changed since."""
