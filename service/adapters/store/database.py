@@ -56,28 +56,32 @@ class Connection(Protocol):
 
 
 async def plain_rows(
-    conn: Connection, statement: sa.TextClause, parameters: Mapping[str, Any]
+    conn: Connection, statement: Executable, parameters: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
-    """The rows of a read statement (SQL text) as plain tuples, unconverted.
+    """The rows of a statement (SQL text, or a Core statement built once) as
+    plain tuples, unconverted.
 
-    For hot paths, such as a full sync reading a thousand rows a page: on
-    SQLite the rows come from the driver in one call, where SQLAlchemy's
-    result handling, row by row, costs several times SQLite's own reading.
-    So columns come as the driver gives them (SQLite's timestamps as text, for
-    `utc_datetime` to read).
+    For hot paths, such as a full sync reading a thousand rows a page, or an
+    order's few statements: on SQLite the statement runs through the driver,
+    where SQLAlchemy's per-execution work and result handling, row by row,
+    cost several times SQLite's own. So columns come as the driver gives them
+    (SQLite's timestamps as text, for `utc_datetime` to read). Parameters are
+    plain values and timestamps.
     """
     if isinstance(conn, InlineConnection):
         return conn.plain_rows(statement, parameters)
-    return [tuple(row) for row in await conn.execute(statement, dict(parameters))]
+    result = await conn.execute(statement, dict(parameters))
+    return [tuple(row) for row in result] if result.returns_rows else []
 
 
 async def plain_execute_many(
     conn: Connection,
-    statement: sa.TextClause,
+    statement: Executable,
     parameters: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Run a write statement (SQL text) once per parameter set: on SQLite in one
-    driver call, sparing SQLAlchemy's processing of every parameter set."""
+    """Run a write statement (as `plain_rows` takes) once per parameter set: on
+    SQLite in one driver call, sparing SQLAlchemy's processing of every
+    parameter set. The sets name the same parameters."""
     if not parameters:
         return
     if isinstance(conn, InlineConnection):

@@ -24,7 +24,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.adapters.store.database import Connection, Database
+from service.adapters.store.database import (
+    Connection,
+    Database,
+    plain_execute_many,
+    plain_rows,
+)
 from service.adapters.store.tables import event_retention, events
 from service.domain.events import Event, EventType, NewEvent
 from service.errors import OutOfRange
@@ -69,7 +74,8 @@ class SqlEventLog:
         if not self._database.is_sqlite:
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK})"))
         now = datetime.now(UTC)
-        await conn.execute(
+        await plain_execute_many(
+            conn,
             _APPEND,
             [
                 {
@@ -148,8 +154,8 @@ class SqlEventLog:
     async def last_cursor(self) -> int:
         """The newest event's cursor (0 when there is none)."""
         async with self._database.read() as conn:
-            value = (await conn.execute(sa.select(sa.func.max(events.c.id)))).scalar()
-        return int(value or 0)
+            found = await plain_rows(conn, _LAST_CURSOR, {})
+        return int(found[0][0] or 0) if found else 0
 
 
 def _read_after(by_account: bool, by_type: bool) -> sa.Select[Any]:
@@ -188,14 +194,15 @@ _OLDEST = (
     .order_by(events.c.id)
     .limit(_PRUNE_BATCH)
 )
+_LAST_CURSOR = sa.select(sa.func.max(events.c.id))
 _PRUNED_THROUGH = sa.select(event_retention.c.pruned_through).where(
     event_retention.c.name == _NAME
 )
 
 
 async def _pruned_through(conn: Connection) -> int:
-    value = (await conn.execute(_PRUNED_THROUGH)).scalar()
-    return int(value or 0)
+    found = await plain_rows(conn, _PRUNED_THROUGH, {})
+    return int(found[0][0] or 0) if found else 0
 
 
 def _record_pruned(sqlite_store: bool, through: int) -> Any:

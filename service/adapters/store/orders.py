@@ -11,7 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.adapters.store.database import Connection, Database
+from service.adapters.store.database import (
+    Connection,
+    Database,
+    plain_execute_many,
+    plain_rows,
+)
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import products
 from service.adapters.store.products import among_text, among_value
@@ -105,6 +110,21 @@ _RESCHEDULE = (
 )
 
 
+_CLAIM_SQLITE = sa.text(
+    """
+UPDATE order_outbox
+SET claimed_until = :until, attempts = attempts + 1,
+first_attempt_at = COALESCE(first_attempt_at, :now)
+WHERE rowid IN (
+    SELECT rowid FROM order_outbox
+    WHERE due_at <= :now AND (claimed_until IS NULL OR claimed_until < :now)
+    ORDER BY due_at LIMIT :limit
+)
+RETURNING account_id, order_id, attempts, first_attempt_at
+"""
+)
+
+
 _LOCK_MANY = """
 SELECT order_id, record FROM orders WHERE account_id = :account AND {among}
 ORDER BY order_id{lock}
@@ -149,8 +169,8 @@ class OrderTransaction:
             await self._lock_ids(account_id, [order_id])
         query = _SELECT_RECORD if self._store.is_sqlite else _LOCK_RECORD
         key = {"k_account": account_id, "k_order": order_id}
-        record = (await self._conn.execute(query, key)).scalar()
-        return None if record is None else OrderRecord.model_validate_json(record)
+        found = await plain_rows(self._conn, query, key)
+        return OrderRecord.model_validate_json(found[0][0]) if found else None
 
     async def lock_many(
         self, account_id: str, order_ids: Sequence[str]
@@ -189,8 +209,10 @@ class OrderTransaction:
     async def save_many(self, records: Sequence[OrderRecord]) -> None:
         """Insert or replace the records, in one statement."""
         if records:
-            await self._conn.execute(
-                _UPSERT[self._store.dialect], [_row(record) for record in records]
+            await plain_execute_many(
+                self._conn,
+                _UPSERT[self._store.dialect],
+                [_row(record) for record in records],
             )
 
     async def add_timeline(
@@ -214,8 +236,7 @@ class OrderTransaction:
             for account_id, order_id, entries in timelines
             for entry in entries
         ]
-        if rows:
-            await self._conn.execute(_ADD_TIMELINE, rows)
+        await plain_execute_many(self._conn, _ADD_TIMELINE, rows)
 
     async def enqueue(
         self,
@@ -236,12 +257,12 @@ class OrderTransaction:
             "due_at": due_at,
             "attempts": 1 if maybe_posted else 0,
         }
-        await self._conn.execute(_ENQUEUE[self._store.dialect], values)
+        await plain_rows(self._conn, _ENQUEUE[self._store.dialect], values)
 
     async def dequeue(self, account_id: str, order_id: str) -> None:
         """Take the order off the send queue."""
         key = {"k_account": account_id, "k_order": order_id}
-        await self._conn.execute(_DEQUEUE, key)
+        await plain_rows(self._conn, _DEQUEUE, key)
 
     async def reschedule(
         self, account_id: str, order_id: str, due_at: datetime, error: str
@@ -253,7 +274,7 @@ class OrderTransaction:
             "v_due": due_at,
             "v_error": error,
         }
-        await self._conn.execute(_RESCHEDULE, params)
+        await plain_rows(self._conn, _RESCHEDULE, params)
 
     async def in_boltrics(
         self, account_id: str, external_nos: Iterable[str]
@@ -274,8 +295,7 @@ class OrderTransaction:
     async def shipment_waiting(self, account_id: str, order_id: str) -> bool:
         """Whether a shipment of this order came before the order and waits."""
         key = {"k_account": account_id, "k_order": order_id}
-        found = (await self._conn.execute(_WAITING_SHIPMENT, key)).first()
-        return found is not None
+        return bool(await plain_rows(self._conn, _WAITING_SHIPMENT, key))
 
     async def emit(self, new: Sequence[NewEvent]) -> None:
         """Record events; readers are woken when the transaction commits."""
@@ -313,8 +333,8 @@ class SqlOrderStore:
         """The order's record, if the account has it."""
         key = {"k_account": account_id, "k_order": order_id}
         async with self._database.read() as conn:
-            record = (await conn.execute(_SELECT_RECORD, key)).scalar()
-        return None if record is None else OrderRecord.model_validate_json(record)
+            found = await plain_rows(conn, _SELECT_RECORD, key)
+        return OrderRecord.model_validate_json(found[0][0]) if found else None
 
     async def timeline(self, account_id: str, order_id: str) -> list[TimelineEntry]:
         """The order's timeline, oldest first."""
@@ -421,8 +441,26 @@ class SqlOrderStore:
         """Claim up to `limit` due sends for this process, for `lease`.
 
         On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so that
-        replicas never claim the same order.
+        replicas never claim the same order; on SQLite (one process) picked and
+        claimed in one statement, built once.
         """
+        until = now + lease
+        if self.is_sqlite:
+            async with self._database.write() as conn:
+                found = await plain_rows(
+                    conn, _CLAIM_SQLITE, {"now": now, "until": until, "limit": limit}
+                )
+            return [
+                ClaimedSend(
+                    account_id=account_id,
+                    order_id=order_id,
+                    attempts=int(attempts),
+                    first_attempt_at=_aware(first_attempt_at),
+                    claimed_until=until,
+                )
+                for account_id, order_id, attempts, first_attempt_at in found
+            ]
+
         due = (
             sa.select(order_outbox.c.account_id, order_outbox.c.order_id)
             .where(
@@ -435,9 +473,7 @@ class SqlOrderStore:
             .order_by(order_outbox.c.due_at)
             .limit(limit)
         )
-        if not self.is_sqlite:
-            due = due.with_for_update(skip_locked=True)
-        until = now + lease
+        due = due.with_for_update(skip_locked=True)
 
         async with self._database.write() as conn:
             keys = (await conn.execute(due)).all()

@@ -25,7 +25,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
 
 from service.adapters.store.tables import sqlite_text
@@ -63,23 +65,65 @@ class InlineConnection:
         return self._conn.execute(statement, parameters)
 
     def plain_rows(
-        self, statement: sa.TextClause, parameters: Mapping[str, Any]
+        self, statement: Executable, parameters: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
-        """The rows of a read statement, straight from the driver: its text as
-        it stands (SQLite takes `:name` parameters), timestamps bound as
-        `UtcDateTime` binds them, columns as SQLite returns them."""
-        cursor = _driver(self._conn).execute(statement.text, _bound(parameters))
+        """The rows of a statement, straight from the driver: SQL text as it
+        stands (SQLite takes `:name` parameters), a Core statement as compiled
+        once (see `_compiled`), timestamps bound as `UtcDateTime` binds them,
+        columns as SQLite returns them."""
+        text, fixed = _compiled(statement, tuple(parameters))
+        bound = _bound(parameters)
+        if fixed:
+            bound = {**fixed, **bound}
+        cursor = _driver(self._conn).execute(text, bound)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
 
     def plain_execute_many(
-        self, statement: sa.TextClause, parameters: Sequence[Mapping[str, Any]]
+        self, statement: Executable, parameters: Sequence[Mapping[str, Any]]
     ) -> None:
         """Run a write statement once per parameter set, straight through the
         driver (as `plain_rows` reads)."""
+        text, fixed = _compiled(statement, tuple(parameters[0]))
         _driver(self._conn).executemany(
-            statement.text, [_bound(values) for values in parameters]
+            text, [{**fixed, **_bound(values)} for values in parameters]
         )
+
+
+#: SQLAlchemy's SQLite dialect, writing `:name` parameters as the driver takes.
+_NAMED = sqlite.dialect(paramstyle="named")
+_Compiled = tuple[Executable, str, dict[str, Any]]
+_COMPILED: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+_COMPILED_MAX = 512
+
+
+def _compiled(
+    statement: Executable, keys: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
+    """The SQLite text of a statement, and the values of the parameters it
+    fixes itself (constants, `LIMIT 1`): SQL text as it is; a Core statement
+    compiled once for the parameter names `keys` (an INSERT names only those
+    columns). Running the text through the driver spares SQLAlchemy's
+    per-execution work, which costs many times SQLite's own on small
+    statements; the statements are module constants, kept here by identity."""
+    if isinstance(statement, sa.TextClause):
+        return statement.text, {}
+    key = (id(statement), keys)
+    found = _COMPILED.get(key)
+    if found is None:
+        assert isinstance(statement, sa.ClauseElement)
+        compiled = statement.compile(dialect=_NAMED, column_keys=list(keys))
+        assert isinstance(compiled, SQLCompiler)
+        fixed = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required
+        }
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        # The statement stays referenced, so its id is not reused meanwhile.
+        found = _COMPILED[key] = (statement, str(compiled), fixed)
+    return found[1], found[2]
 
 
 @dataclass

@@ -113,12 +113,9 @@ class StockTransaction:
 
     async def position(self) -> int:
         """The projector's cursor, locked until the transaction ends."""
-        query = sa.select(stock_cursor.c.position).where(
-            stock_cursor.c.name == PROJECTOR
-        )
-        if not self._store.is_sqlite:
-            query = query.with_for_update()
-        value = (await self._conn.execute(query)).scalar()
+        query = _POSITION if self._store.is_sqlite else _POSITION_LOCKED
+        found = await plain_rows(self._conn, query, {})
+        value = found[0][0] if found else None
         if value is None:
             await self._conn.execute(
                 _insert(self._store.is_sqlite, stock_cursor)
@@ -130,11 +127,7 @@ class StockTransaction:
 
     async def move_to(self, position: int) -> None:
         """Store the projector's cursor."""
-        await self._conn.execute(
-            stock_cursor.update()
-            .where(stock_cursor.c.name == PROJECTOR)
-            .values(position=position)
-        )
+        await plain_rows(self._conn, _MOVE_TO, {"v_position": position})
 
     async def replace_holds(
         self, account_id: str, order_id: str, quantities: Mapping[str, int]
@@ -142,11 +135,12 @@ class StockTransaction:
         """Make an open order hold `quantities`; the ExternalNos touched."""
         before = await self._order_holds(account_id, order_id)
         if before:
-            await self._conn.execute(
-                _DROP_ORDER_HOLDS, _order_key(account_id, order_id)
+            await plain_rows(
+                self._conn, _DROP_ORDER_HOLDS, _order_key(account_id, order_id)
             )
         if quantities:
-            await self._conn.execute(
+            await plain_execute_many(
+                self._conn,
                 _ADD_HOLDS,
                 [
                     {
@@ -168,15 +162,15 @@ class StockTransaction:
         touched = set(await self._order_holds(account_id, order_id))
         if touched:
             keys = _order_key(account_id, order_id) | {"v_moment": moment}
-            await self._conn.execute(_MARK_PROCESSED, keys)
+            await plain_rows(self._conn, _MARK_PROCESSED, keys)
         return touched
 
     async def drop_holds(self, account_id: str, order_id: str) -> set[str]:
         """Release every hold of an order; the ExternalNos touched."""
         touched = set(await self._order_holds(account_id, order_id))
         if touched:
-            await self._conn.execute(
-                _DROP_ORDER_HOLDS, _order_key(account_id, order_id)
+            await plain_rows(
+                self._conn, _DROP_ORDER_HOLDS, _order_key(account_id, order_id)
             )
         return touched
 
@@ -320,8 +314,10 @@ class StockTransaction:
         self.emitted = self.emitted or bool(views)
 
     async def _order_holds(self, account_id: str, order_id: str) -> list[str]:
-        rows = await self._conn.execute(_ORDER_HOLDS, _order_key(account_id, order_id))
-        return list(rows.scalars())
+        rows = await plain_rows(
+            self._conn, _ORDER_HOLDS, _order_key(account_id, order_id)
+        )
+        return [row[0] for row in rows]
 
     async def _lock_levels(
         self, account_id: str, external_nos: list[str], now: datetime
@@ -492,12 +488,9 @@ class SqlStockStore:
 
     async def position(self) -> int:
         """The projector's cursor (0 before its first page)."""
-        query = sa.select(stock_cursor.c.position).where(
-            stock_cursor.c.name == PROJECTOR
-        )
         async with self._database.read() as conn:
-            value = (await conn.execute(query)).scalar()
-        return int(value or 0)
+            found = await plain_rows(conn, _POSITION, {})
+        return int(found[0][0] or 0) if found else 0
 
     async def is_active(self, conn: Connection, account_id: str) -> bool:
         """Whether the account's stock link is active (inside a transaction)."""
@@ -773,6 +766,13 @@ _ORDER_KEY = sa.and_(
 _ORDER_HOLDS = sa.select(stock_holds.c.external_no).where(_ORDER_KEY)
 _DROP_ORDER_HOLDS = stock_holds.delete().where(_ORDER_KEY)
 _ADD_HOLDS = stock_holds.insert()
+_POSITION = sa.select(stock_cursor.c.position).where(stock_cursor.c.name == PROJECTOR)
+_POSITION_LOCKED = _POSITION.with_for_update()
+_MOVE_TO = (
+    stock_cursor.update()
+    .where(stock_cursor.c.name == PROJECTOR)
+    .values(position=sa.bindparam("v_position"))
+)
 _MARK_PROCESSED = (
     stock_holds.update()
     .where(_ORDER_KEY, stock_holds.c.processed_at.is_(None))
