@@ -12,13 +12,16 @@ After its block, a writer holds the group open for a millisecond, so that
 writers arriving meanwhile can join (a lone writer soon stops waiting, see
 `_pause`); the group then closes when no writer waits or runs, at `MAX_GROUP`
 members, or as soon as a reader takes its turn: reads see committed data
-only.
+only. The COMMIT itself runs in a thread of its own while the lock keeps
+everyone else off the connection, so that the event loop serves other calls
+through the fsync.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,7 +156,7 @@ class GroupCommitConnection:
         """A read transaction, after any open group has committed."""
         async with self._lock:
             conn = self._open()
-            self._close_group()
+            await self._close_group()
             conn.execution_options(**{WRITE_OPTION: False})
             with conn.begin():
                 yield InlineConnection(conn)
@@ -180,11 +183,11 @@ class GroupCommitConnection:
             except BaseException:
                 self._undo_member(driver)
                 if not self._writers_waiting:
-                    self._close_group()
+                    await self._close_group()
                 raise
             driver.execute("RELEASE member")
             if group.members >= MAX_GROUP:
-                self._close_group()
+                await self._close_group()
         finally:
             self._lock.release()
         # Let other writers join; unless one of them did (and closes the group
@@ -194,13 +197,15 @@ class GroupCommitConnection:
         finally:
             unattended = not (self._lock.locked() or self._writers_waiting)
             if self._group is group and unattended:
-                self._close_group()
+                async with self._lock:  # free: taken without waiting
+                    if self._group is group:
+                        await self._close_group()
         await asyncio.shield(group.committed)
 
     async def close(self) -> None:
         """Commit any open group, then close the connection."""
         async with self._lock:
-            self._close_group()
+            await self._close_group()
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -245,23 +250,30 @@ class GroupCommitConnection:
         except Exception as exc:
             self._fail_group(exc)
 
-    def _close_group(self) -> None:
+    async def _close_group(self) -> None:
+        """Commit the open group; the caller holds the lock.
+
+        The COMMIT (with `synchronous = full`, an fsync) runs in the store's
+        own thread, so that the event loop goes on with other calls meanwhile;
+        the lock keeps the connection to that thread until it is done.
+        """
         group, self._group = self._group, None
         if group is None:
             return
-        try:
-            group.transaction.commit()
-        except Exception as exc:
+        error, cancelled = await _in_committer(group.transaction.commit)
+        if error is not None:
             self._group = group
-            self._fail_group(exc)
-            return
-        STORE_GROUP_SIZE.observe(group.members)
-        if group.members > 1:
-            self._solo_streak = 0
-        elif group.lingered:
-            self._solo_streak += 1
-        if not group.committed.done():
-            group.committed.set_result(None)
+            self._fail_group(error)
+        else:
+            STORE_GROUP_SIZE.observe(group.members)
+            if group.members > 1:
+                self._solo_streak = 0
+            elif group.lingered:
+                self._solo_streak += 1
+            if not group.committed.done():
+                group.committed.set_result(None)
+        if cancelled:
+            raise asyncio.CancelledError
 
     def _fail_group(self, error: Exception) -> None:
         group, self._group = self._group, None
@@ -287,7 +299,29 @@ class GroupCommitConnection:
 
     async def _close_soon(self) -> None:
         async with self._lock:
-            self._close_group()
+            await self._close_group()
+
+
+_COMMITTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
+
+
+async def _in_committer(commit: Callable[[], None]) -> tuple[Exception | None, bool]:
+    """Run `commit` in the committer thread and wait for it to end, even when
+    the waiting task is cancelled meanwhile: the connection is not to be used
+    again before. Its error, if any, and whether the task was cancelled."""
+    done = asyncio.get_running_loop().run_in_executor(_COMMITTER, commit)
+    cancelled = False
+    while not done.done():
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cancelled = True
+        except Exception:  # noqa: S110 - done: its error is returned below
+            pass
+    error = done.exception()
+    if error is not None and not isinstance(error, Exception):
+        raise error
+    return error, cancelled
 
 
 def _bound(parameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -132,3 +133,69 @@ class TestGroupCommit:
             await store.close()
 
         assert found == {"full": 2, "normal": 1}
+
+
+@pytest.fixture
+def slow_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every COMMIT takes a fifth of a second longer (as a slow disk would)."""
+    commit = sa.RootTransaction.commit
+
+    def slow(self: sa.RootTransaction) -> None:
+        time.sleep(0.2)
+        commit(self)
+
+    monkeypatch.setattr(sa.RootTransaction, "commit", slow)
+
+
+@pytest.mark.usefixtures("slow_commits")
+class TestCommitOffTheLoop:
+    async def test_the_event_loop_runs_on_while_a_group_commits(
+        self, database: Database, tmp_path: Path
+    ) -> None:
+        """A commit runs in the committer thread: other tasks go on meanwhile,
+        and the writer returns only once its row is committed."""
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.create_task(ticker())
+        async with database.write() as conn:
+            await conn.execute(_INSERT, {"account": "a", "key": "k"})
+        committed = committed_keys(tmp_path / "group.sqlite3")
+        ticking.cancel()
+
+        assert committed == {"k"}
+        assert ticks >= 5
+
+    async def test_a_writer_cancelled_during_the_commit_leaves_it_whole(
+        self, database: Database, tmp_path: Path
+    ) -> None:
+        """Cancelling the writer that commits its group does not cut the commit
+        short: the group's rows are committed, the other member's wait ends,
+        and the next writer gets the connection only after the commit."""
+        started = asyncio.Event()
+
+        async def writer(key: str) -> None:
+            async with database.write() as conn:
+                await conn.execute(_INSERT, {"account": "a", "key": key})
+                started.set()
+
+        first = asyncio.create_task(writer("first"))
+        second = asyncio.create_task(writer("second"))
+        await started.wait()
+        await asyncio.sleep(0.05)  # the group's commit has begun
+        first.cancel()
+        second.cancel()
+        results = await asyncio.gather(first, second, return_exceptions=True)
+        await writer("third")
+
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        assert committed_keys(tmp_path / "group.sqlite3") == {
+            "first",
+            "second",
+            "third",
+        }
