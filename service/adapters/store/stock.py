@@ -212,12 +212,13 @@ class StockTransaction:
         return outcome
 
     # TODO: the daily sync rewrites every unchanged level, only to give it the
-    # sync's date: about a tenth of the connector's work on a page, beside the
-    # HTTP client's third, and one reason bench/stock.py (1) is still 1.3 to
-    # 1.7x. A per-account "all levels confirmed as of" mark would spare the
-    # writes, but stockstatus messages would have to wait while a sync runs,
-    # or one older than the sync could overwrite a level the sync had already
-    # confirmed; and every reader of `as_of` would have to apply the mark.
+    # sync's date: reading and rewriting them is about a quarter of the
+    # connector's work in a sync (py-spy), and why bench/stock.py (1) meets
+    # its 1.5 by a thin margin (1.42 to 1.46 on uvloop). A per-account "all
+    # levels confirmed as of" mark would spare the writes, but it must not
+    # cover levels Boltrics did not list, stockstatus messages would have to
+    # wait while a sync runs, and every reader of `as_of` (views included)
+    # would have to apply the mark.
     async def redate_unchanged(
         self,
         account_id: str,
