@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -315,16 +316,19 @@ class ProductSender:
             if locked is None or locked[0] not in (BatchState.QUEUED, BatchState.SENT):
                 return
             settled, changed = await txn.batch_members(batch.batch_id)
+            innocent: list[str] = []
             if error is None:
                 await txn.set_states(
                     settled, state=ProductState.CREATED, in_boltrics=True, last_error=""
                 )
                 await txn.set_states(changed, in_boltrics=True)
             else:
+                settled, changed, innocent = split_blame(error, settled, changed)
                 await txn.set_states(
                     settled, state=ProductState.FAILED, last_error=error
                 )
                 await txn.set_states(changed, last_error=error)
+                await txn.send_again(batch.batch_id, innocent)
             await txn.settle_batch(
                 batch.batch_id,
                 state=BatchState.HOOK if created else BatchState.DONE,
@@ -333,7 +337,7 @@ class ProductSender:
             )
             views = await txn.views(settled + changed)
             await txn.emit([product_event(view, batch.account_id) for view in views])
-        _log_verdict(batch, error)
+        _log_verdict(batch, error, failed=len(settled) + len(changed), again=innocent)
 
     async def _run_hooks(self) -> None:
         for batch in await self._store.batches_in(BatchState.HOOK):
@@ -379,7 +383,33 @@ def _listed(
     )
 
 
-def _log_verdict(batch: Batch, error: str | None) -> None:
+def split_blame(
+    error: str, settled: list[str], changed: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The members a failed message's error names (unchanged since, changed
+    again), and the unchanged others, to go out again without them.
+
+    Boltrics fails a whole message for one bad item, naming it ("Item SKU-9
+    does not exist"): the others are not to blame, and are sent again in a
+    later message. When the text names none of the members, all share it.
+    """
+    named = set(_TOKENS.split(error))
+    if not named & (set(settled) | set(changed)):
+        return settled, changed, []
+    return (
+        [no for no in settled if no in named],
+        [no for no in changed if no in named],
+        [no for no in settled if no not in named],
+    )
+
+
+#: What separates the words of an error text (ExternalNos are whole words).
+_TOKENS = re.compile(r"[\s,;:'\"()\[\]]+")
+
+
+def _log_verdict(
+    batch: Batch, error: str | None, *, failed: int = 0, again: Sequence[str] = ()
+) -> None:
     items = len(batch.items)
     if error is None:
         outcome = "created" if batch.action is SendAction.INSERT else "updated"
@@ -393,7 +423,7 @@ def _log_verdict(batch: Batch, error: str | None) -> None:
             items=items,
         )
         return
-    PRODUCT_SENDS.labels("failed").inc(items)
+    PRODUCT_SENDS.labels("failed").inc(failed)
     _log.warning(
         "product_batch.failed",
         account=batch.account_id,
@@ -401,6 +431,8 @@ def _log_verdict(batch: Batch, error: str | None) -> None:
         message_id=batch.message_id or None,
         action=batch.action.value,
         items=items,
+        failed=failed,
+        sent_again=len(again),
         error=error,
     )
 

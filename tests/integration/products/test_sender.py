@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from service.adapters.boltrics import BoltricsGateway
 from service.adapters.store.product_tables import product_batches
 from service.domain.products import ChannelProduct, ProductState
+from tests.integration.boltrics.conftest import Control
 from tests.integration.products.conftest import ACCOUNT, Harness, product
 
 
@@ -208,3 +209,43 @@ class TestVerdicts:
         assert view.state is ProductState.FAILED
         assert "SKU-1 does not exist" in view.last_error
         assert (await harness.product_events())[-1]["state"] == "failed"
+
+    async def test_only_the_item_a_failed_message_names_fails(
+        self, harness: Harness
+    ) -> None:
+        """Boltrics fails a whole message for one unknown item and names it:
+        that product fails, and the others of the message go out again in a
+        message of their own, which Boltrics processes."""
+        service = harness.service()
+        await service.sync(ACCOUNT, catalogue(3))
+        await harness.drain()
+        harness.connect("a-warehouse-that-lost-one-item")
+        lost_one = Control(
+            harness.control.http,
+            harness.control.root.rsplit("/", 1)[0] + "/" + harness.company_id,
+        )
+        await lost_one.add_items("SKU-00000", "SKU-00002")
+
+        renamed = [
+            item.model_copy(update={"name": f"Renamed {n}"})
+            for n, item in enumerate(catalogue(3))
+        ]
+        await service.sync(ACCOUNT, renamed)
+        await harness.drain()
+
+        views = {
+            no: await service.get(ACCOUNT, external_no=no)
+            for no in ("SKU-00000", "SKU-00001", "SKU-00002")
+        }
+        assert views["SKU-00001"].state is ProductState.FAILED
+        assert "SKU-00001 does not exist" in views["SKU-00001"].last_error
+        for no in ("SKU-00000", "SKU-00002"):
+            assert views[no].state is ProductState.CREATED
+            assert views[no].last_error == ""
+        messages = await lost_one.call(
+            "GET", "/messages?direction=Inbound&messageType=materialmasterdata"
+        )
+        assert [m["status"] for m in messages["value"]] == ["Failed", "Processed"]
+        items = await lost_one.call("GET", "/items")
+        descriptions = {i["externalNo"]: i["description"] for i in items["value"]}
+        assert descriptions == {"SKU-00000": "Renamed 0", "SKU-00002": "Renamed 2"}
