@@ -10,6 +10,12 @@ The Failed list keeps every failure ever, and Boltrics cannot filter it by
 date. So a round in which nothing was decided does not read it, and a round
 that decided fewer orders than that list had pages the last time reads those
 few messages by id instead: a round never costs more requests than listing.
+
+A message read by id that Boltrics answers 404 for (lost, or purged) leaves
+its order SENT for `MISSING_GRACE`; then the order is DEAD with the reason,
+since whether Boltrics processed it cannot be known, and an operator's retry
+looks it up by reference before posting again. (A listing round cannot tell
+such a message from a processed one, and takes it as processed.)
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import asyncio
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service.adapters.boltrics import (
     BoltricsError,
@@ -43,6 +49,10 @@ from service.services.pacing import PollPacer, run_every
 
 _log = get_logger(__name__)
 
+#: How long Boltrics may answer 404 for a sent order's message (a glitch, a
+#: message not visible yet) before the order is given up as DEAD.
+MISSING_GRACE = timedelta(minutes=10)
+
 
 class VerdictFollower:
     """Turns SENT orders into PROCESSED or FAILED as Boltrics decides."""
@@ -60,6 +70,7 @@ class VerdictFollower:
         self._poll_seconds = poll_seconds
         self._pacer = PollPacer(poll_seconds)
         self._failed_pages: dict[str, int] = {}
+        self._missing_since: dict[str, datetime] = {}
         self._clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -95,14 +106,69 @@ class VerdictFollower:
         decided = [sent for sent in orders if sent.message_id not in pending]
         if not decided:
             return 0
+        missing: list[SentOrder] = []
         if len(decided) < self._failed_pages.get(account_id, 1):
-            verdicts = await _read_each(gateway, decided)
+            verdicts, missing = await _read_each(gateway, decided)
         else:
             verdicts = await self._list_failed(account_id, gateway, decided)
         for sent in decided:
             if sent.message_id in verdicts:
                 await self._decide(sent, verdicts[sent.message_id])
-        return len(verdicts)
+        gone = [sent for sent in missing if self._missing_too_long(sent)]
+        for sent in gone:
+            await self._give_up_missing(sent)
+        return len(verdicts) + len(gone)
+
+    def _missing_too_long(self, sent: SentOrder) -> bool:
+        """Whether Boltrics has answered 404 for the order's message for longer
+        than `MISSING_GRACE` (counted from the first 404 this process saw)."""
+        now = self._clock()
+        first = self._missing_since.setdefault(sent.message_id, now)
+        if now - first < MISSING_GRACE:
+            _log.warning(
+                "verdicts.message_missing",
+                account=sent.account_id,
+                order_id=sent.order_id,
+                message_id=sent.message_id,
+                missing_since=first.isoformat(),
+            )
+            return False
+        del self._missing_since[sent.message_id]
+        return True
+
+    async def _give_up_missing(self, sent: SentOrder) -> None:
+        """The order's message is gone from Boltrics: whether it was processed
+        cannot be known, so the order is DEAD for an operator to decide (a
+        retry looks the order up by reference before posting again)."""
+        now = self._clock()
+        error = (
+            f"Boltrics no longer has message {sent.message_id} (404 for over "
+            f"{int(MISSING_GRACE.total_seconds() // 60)} minutes); whether it "
+            "was processed is unknown"
+        )
+        async with self._store.transaction() as txn:
+            current = await txn.lock(sent.account_id, sent.order_id)
+            if current is None or current.message_id != sent.message_id:
+                return
+            if current.state is not OrderState.SENT:
+                return
+            ended = current.change(
+                state=OrderState.DEAD, last_error=error, updated_at=now
+            )
+            await txn.save(ended)
+            await txn.add_timeline(
+                ended.account_id,
+                ended.order.order_id,
+                [TimelineEntry(time=now, kind=TimelineKind.DEAD, message=error)],
+            )
+            await txn.emit([order_event(EventType.ORDER_FAILED, ended)])
+        _log.error(
+            "order.message_gone",
+            account=sent.account_id,
+            order_id=sent.order_id,
+            message_id=sent.message_id,
+            error=error,
+        )
 
     async def _list_failed(
         self, account_id: str, gateway: BoltricsGateway, decided: list[SentOrder]
@@ -181,26 +247,23 @@ class VerdictFollower:
 
 async def _read_each(
     gateway: BoltricsGateway, decided: list[SentOrder]
-) -> dict[str, str | None]:
+) -> tuple[dict[str, str | None], list[SentOrder]]:
     """The verdict of each message, read by id: its error text when it failed,
-    None when Boltrics processed (or skipped) it; left out while still pending."""
+    None when Boltrics processed (or skipped) it; left out while still pending.
+    And the orders whose message Boltrics does not have (404)."""
     verdicts: dict[str, str | None] = {}
+    missing: list[SentOrder] = []
     for sent in decided:
         try:
             message = await gateway.get_message(sent.message_id)
         except BoltricsNotFound:
-            _log.warning(
-                "verdicts.message_missing",
-                account=sent.account_id,
-                order_id=sent.order_id,
-                message_id=sent.message_id,
-            )
+            missing.append(sent)
             continue
         if message.status == MessageStatus.FAILED:
             verdicts[sent.message_id] = message.error_text
         elif message.status not in (MessageStatus.NEW, MessageStatus.PROCESSING):
             verdicts[sent.message_id] = None
-    return verdicts
+    return verdicts, missing
 
 
 async def _message_ids(gateway: BoltricsGateway, status: MessageStatus) -> set[str]:

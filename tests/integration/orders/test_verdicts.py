@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -22,10 +23,10 @@ from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
 from service.domain.orders import OrderState
-from service.sandbox import run_sandbox
+from service.sandbox import RunningSandbox, run_sandbox
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService
-from service.services.verdicts import VerdictFollower
+from service.services.verdicts import MISSING_GRACE, VerdictFollower
 from tests.integration.boltrics.orders import order_xml
 from tests.support.fakes import FakeDecider, FakeStatuses
 from tests.support.orders import an_order
@@ -64,6 +65,14 @@ class World:
     gateway: HttpxBoltricsGateway
     requests: Requests
     items_url: str
+    sandbox: RunningSandbox
+    company_id: str
+    clock: list[datetime]
+
+    def forget_message(self, message_id: str) -> None:
+        """Boltrics loses a message (or purges it): it answers 404 for it."""
+        company = self.sandbox.sandbox.companies.get(self.company_id)
+        del company.messages[message_id]
 
     async def add_item(self, external_no: str) -> None:
         """Make an item known to the warehouse."""
@@ -116,9 +125,22 @@ async def world(any_store_url: str, process_delay: float) -> AsyncIterator[World
         orders = OrderService(
             store, FakeDecider(), FakeStatuses(), wake_dispatcher=dispatcher.wake
         )
-        follower = VerdictFollower(store, lambda _a: gateway, poll_seconds=1)
+        clock = [datetime.now(UTC)]
+        follower = VerdictFollower(
+            store, lambda _a: gateway, poll_seconds=1, clock=lambda: clock[0]
+        )
         items_url = f"{sandbox.control_url}/companies/{connection.company_id}/items"
-        yield World(orders, dispatcher, follower, gateway, requests, items_url)
+        yield World(
+            orders,
+            dispatcher,
+            follower,
+            gateway,
+            requests,
+            items_url,
+            sandbox,
+            connection.company_id,
+            clock,
+        )
         await database.close()
         await http.aclose()
 
@@ -201,3 +223,33 @@ class TestVerdictRequests:
         assert failed.state is OrderState.FAILED
         processed, _ = await world.orders.get(ACCOUNT, "o-3")
         assert processed.state is OrderState.PROCESSED
+
+
+class TestMissingMessages:
+    async def test_an_order_whose_message_boltrics_lost_is_given_up_as_dead(
+        self, world: World
+    ) -> None:
+        """A sent order's message that Boltrics answers 404 for stays SENT for
+        a grace period, then the order is DEAD with the reason, for an
+        operator to retry."""
+        await _failed_history(world, 250)
+        await _send(world, "o-1")
+        await world.follower.follow_once()  # learns the Failed list's length
+        await world.add_item("SKU-1")
+        await world.orders.create(ACCOUNT, an_order("o-2", sku="SKU-1"))
+        await world.dispatcher.drain_once()
+        sent, _ = await world.orders.get(ACCOUNT, "o-2")
+        world.forget_message(sent.message_id)
+        await asyncio.sleep(0.3)
+
+        assert await world.follower.follow_once() == 0
+        waiting, _ = await world.orders.get(ACCOUNT, "o-2")
+        world.clock[0] += MISSING_GRACE
+        assert await world.follower.follow_once() == 1
+        dead, timeline = await world.orders.get(ACCOUNT, "o-2")
+
+        assert waiting.state is OrderState.SENT
+        assert dead.state is OrderState.DEAD
+        assert sent.message_id in dead.last_error
+        assert "404" in dead.last_error
+        assert timeline[-1].kind.value == "dead"
