@@ -188,6 +188,9 @@ class OrderService:
 
     async def requeue_waiting(self, account_id: str, external_nos: set[str]) -> int:
         """Queue again the failed orders that waited for these products to exist."""
+        # Past any verdict failing an order for them right now: it is
+        # committed before the list is read (see `lock_waiting`).
+        await self._store.pass_waiting_lock(account_id)
         waiting = [
             record
             async for record in self._store.each_in_state(account_id, OrderState.FAILED)

@@ -224,6 +224,8 @@ class VerdictFollower:
             await txn.save(updated)
             await txn.add_timeline(updated.account_id, updated.order.order_id, [entry])
             await txn.emit([order_event(event, updated)])
+            if updated.waiting_for:
+                await txn.lock_waiting(updated.account_id)
             if updated.waiting_for and await txn.in_boltrics(
                 updated.account_id, updated.waiting_for
             ) >= set(updated.waiting_for):

@@ -276,6 +276,18 @@ class OrderTransaction:
         }
         await plain_rows(self._conn, _RESCHEDULE, params)
 
+    async def lock_waiting(self, account_id: str) -> None:
+        """Take the account's lock on orders waiting for products, until the
+        transaction ends (PostgreSQL; SQLite's writers are serialized anyway).
+
+        A verdict that fails an order for a missing product takes it before
+        asking whether the product exists; the hook that sends waiting orders
+        again takes it before listing them. So one of the two sees the other:
+        the verdict sees the product, or the hook sees the failed order.
+        """
+        if not self._store.is_sqlite:
+            await self._conn.execute(_LOCK_IDS, {"keys": [f"{account_id}\x1fwaiting"]})
+
     async def in_boltrics(
         self, account_id: str, external_nos: Iterable[str]
     ) -> set[str]:
@@ -328,6 +340,14 @@ class SqlOrderStore:
             yield txn
         if txn.emitted:
             self.events.signal.notify()
+
+    async def pass_waiting_lock(self, account_id: str) -> None:
+        """Wait for whoever holds the account's lock on waiting orders (see
+        `OrderTransaction.lock_waiting`) to commit."""
+        if self.is_sqlite:
+            return
+        async with self.transaction() as txn:
+            await txn.lock_waiting(account_id)
 
     async def get(self, account_id: str, order_id: str) -> OrderRecord | None:
         """The order's record, if the account has it."""

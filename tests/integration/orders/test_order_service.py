@@ -411,6 +411,35 @@ class _HeldGateway(FakeGateway):
 
 
 class TestVerdictAfterTheProduct:
+    async def test_the_hook_waits_for_a_verdict_failing_an_order_meanwhile(
+        self, world: World
+    ) -> None:
+        """A verdict failing an order for a missing product, not committed yet
+        when the product's hook runs: the hook waits for it (on PostgreSQL,
+        where both may run at once) and sends the order again."""
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+        locked = asyncio.Event()
+
+        async def verdict() -> None:
+            async with world.store.transaction() as txn:
+                await txn.lock_waiting("acme")
+                locked.set()
+                await asyncio.sleep(0.3)
+                record = await txn.lock("acme", "o-1")
+                assert record is not None
+                await txn.save(
+                    record.change(state=OrderState.FAILED, waiting_for=("SKU-1",))
+                )
+
+        deciding = asyncio.create_task(verdict())
+        await locked.wait()
+        count = await world.orders.requeue_waiting("acme", {"SKU-1"})
+        await deciding
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert count == 1 and record.state is OrderState.QUEUED
+
     async def test_failed_on_an_item_boltrics_has_by_then_is_sent_again(
         self, world: World
     ) -> None:
