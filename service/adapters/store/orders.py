@@ -286,7 +286,9 @@ class OrderTransaction:
         the verdict sees the product, or the hook sees the failed order.
         """
         if not self._store.is_sqlite:
-            await self._conn.execute(_LOCK_IDS, {"keys": [f"{account_id}\x1fwaiting"]})
+            # \x1e: no order id holds it (see `_lock_ids` for the order keys).
+            key = f"{account_id}\x1ewaiting-for-products"
+            await self._conn.execute(_LOCK_IDS, {"keys": [key]})
 
     async def in_boltrics(
         self, account_id: str, external_nos: Iterable[str]
