@@ -20,6 +20,8 @@ _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 def unwritable_text(model: BaseModel, path: str) -> list[FieldViolation]:
     """A violation for each text field of `model` (nested models and lists
     too, under `path`) that holds a character XML cannot carry."""
+    if not _holds_unwritable(model):
+        return []  # the usual case, found without naming every field
     problems: list[FieldViolation] = []
     for name, value in model:
         problems += _check(value, f"{path}.{name}")
@@ -42,3 +44,13 @@ def _check(value: object, path: str) -> list[FieldViolation]:
             for problem in _check(item, f"{path}[{index}]")
         ]
     return []
+
+
+def _holds_unwritable(value: object) -> bool:
+    if isinstance(value, str):
+        return _NOT_IN_XML.search(value) is not None
+    if isinstance(value, BaseModel):
+        return any(_holds_unwritable(item) for item in vars(value).values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_unwritable(item) for item in value)
+    return False

@@ -198,6 +198,9 @@ def show(value: object, unit: str = "") -> str:
     return text if text else "(empty)"
 
 
+# Cached: a test's phrase depends on the test alone, and every order that a
+# rule passes over explains itself with it.
+@functools.lru_cache(maxsize=4096)
 def describe_test(test: Test, *, negated: bool = False) -> str:
     """A test as a phrase: "weight is above 20 kg" (or "is not above" negated)."""
     spec = test.spec
