@@ -47,10 +47,15 @@ def _check(value: object, path: str) -> list[FieldViolation]:
 
 
 def _holds_unwritable(value: object) -> bool:
-    if isinstance(value, str):
-        return _NOT_IN_XML.search(value) is not None
-    if isinstance(value, BaseModel):
-        return any(_holds_unwritable(item) for item in vars(value).values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_unwritable(item) for item in value)
+    search = _NOT_IN_XML.search
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, str):
+            if search(item) is not None:
+                return True
+        elif isinstance(item, BaseModel):
+            waiting.extend(vars(item).values())
+        elif isinstance(item, (list, tuple)):
+            waiting.extend(item)
     return False
