@@ -213,8 +213,8 @@ class StockTransaction:
 
     # TODO: the daily sync rewrites every unchanged level, only to give it the
     # sync's date: reading and rewriting them is about a quarter of the
-    # connector's work in a sync (py-spy), and why bench/stock.py (1) meets
-    # its 1.5 by a thin margin (1.42 to 1.46 on uvloop). A per-account "all
+    # connector's work in a sync (py-spy), and why bench/stock.py (1) is only
+    # about its 1.5 (1.42 to 1.70 on uvloop, by the hour). A per-account "all
     # levels confirmed as of" mark would spare the writes, but it must not
     # cover levels Boltrics did not list, stockstatus messages would have to
     # wait while a sync runs, and every reader of `as_of` (views included)
