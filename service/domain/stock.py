@@ -45,6 +45,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -174,3 +175,38 @@ def level_view(
         as_of=figure.as_of if figure else None,
         listings=tuple(listings),
     )
+
+
+def level_payload(
+    external_no: str,
+    figure: Figure | None,
+    reserved_quantity: int,
+    listings: Sequence[Listing] = (),
+) -> dict[str, Any]:
+    """`level_view(...).model_dump(mode="json")`, as a STOCK_CHANGED event
+    carries it, without the model: a daily sync or an activation emits tens
+    of thousands, and building and dumping each view cost as much as the rest
+    of their write."""
+    available = figure.qty_available if figure else 0
+    return {
+        "external_no": external_no,
+        "sellable": sellable(available, reserved_quantity),
+        "boltrics_available": available,
+        "in_inventory": figure.qty_in_inventory if figure else 0,
+        "reserved": reserved_quantity,
+        "as_of": _json_moment(figure.as_of) if figure else None,
+        "listings": [
+            {
+                "product_id": listing.product_id,
+                "source_platform": listing.source_platform,
+                "shop": listing.shop,
+            }
+            for listing in listings
+        ],
+    }
+
+
+def _json_moment(moment: datetime) -> str:
+    """A moment as pydantic writes it in JSON: ISO 8601, UTC as `Z`."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

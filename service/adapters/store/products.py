@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.adapters.store.database import Connection, Database
+from service.adapters.store.database import Connection, Database, plain_rows
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.product_tables import (
     product_barcodes,
@@ -578,23 +578,19 @@ async def listings_of(
     conn: Connection, account_id: str, external_nos: Sequence[str]
 ) -> dict[str, list[Listing]]:
     """The listings linked to each ExternalNo, in a stable order."""
+    # One statement text for any number of ExternalNos, run as it is: a sync
+    # asks for a page's worth at a time, and building the statement cost more
+    # than running it.
     sqlite = conn.dialect.name == "sqlite"
+    keys = {"account": account_id, "nos": among_value(list(external_nos), sqlite)}
+    rows = await plain_rows(
+        conn, _LISTINGS_OF_SQLITE if sqlite else _LISTINGS_OF_POSTGRESQL, keys
+    )
     found: dict[str, list[Listing]] = defaultdict(list)
-    for part in chunks(list(external_nos)):
-        rows = await conn.execute(
-            sa.select(product_listings)
-            .where(
-                product_listings.c.account_id == account_id,
-                among(product_listings.c.external_no, part, sqlite),
-            )
-            .order_by(
-                product_listings.c.source_platform,
-                product_listings.c.shop,
-                product_listings.c.product_id,
-            )
+    for no, product_id, platform, shop in rows:
+        found[no].append(
+            Listing(product_id=product_id, source_platform=platform, shop=shop)
         )
-        for row in rows:
-            found[row.external_no].append(_listing(row))
     return dict(found)
 
 
@@ -624,6 +620,16 @@ def among_text(column: str, param: str) -> tuple[str, str]:
 def among_value(values: Sequence[str], sqlite: bool) -> str | list[str]:
     """The parameter of `among_text`: a JSON array on SQLite, a list otherwise."""
     return orjson.dumps(list(values)).decode() if sqlite else list(values)
+
+
+_LISTINGS_OF = """
+SELECT external_no, product_id, source_platform, shop FROM product_listings
+WHERE account_id = :account AND {among}
+ORDER BY source_platform, shop, product_id
+"""
+_AMONG_NOS_SQLITE, _AMONG_NOS_POSTGRESQL = among_text("external_no", "nos")
+_LISTINGS_OF_SQLITE = sa.text(_LISTINGS_OF.format(among=_AMONG_NOS_SQLITE))
+_LISTINGS_OF_POSTGRESQL = sa.text(_LISTINGS_OF.format(among=_AMONG_NOS_POSTGRESQL))
 
 
 def product_event(view: ProductView, account_id: str) -> NewEvent:

@@ -48,6 +48,7 @@ from service.domain.stock import (
     Hold,
     StockLevelView,
     counts,
+    level_payload,
     level_view,
     reserved,
     sellable,
@@ -95,9 +96,10 @@ class _Held:
 
 @dataclass
 class Outcome:
-    """What a write did: levels whose sellable value moved, drift, new unknowns."""
+    """What a write did: levels whose sellable value moved (their ExternalNos),
+    drift, new unknowns."""
 
-    changed: list[StockLevelView] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
     drifted: int = 0
     unknown: list[str] = field(default_factory=list)
     events: int = 0
@@ -206,9 +208,9 @@ class StockTransaction:
             )
         if await self._store.is_active(self._conn, account_id):
             emit = [no for no in wanted if no in known and (push or no in moved)]
-            outcome.changed = await self._views(account_id, levels, emit)
-            await self.emit_levels(account_id, outcome.changed)
-            outcome.events = len(outcome.changed)
+            payloads = await self._payloads(account_id, levels, emit)
+            await self.emit_levels(account_id, payloads)
+            outcome.changed, outcome.events = emit, len(emit)
         return outcome
 
     # TODO: the daily sync rewrites every unchanged level, only to give it the
@@ -306,13 +308,13 @@ class StockTransaction:
         return forgotten
 
     async def emit_levels(
-        self, account_id: str, views: Sequence[StockLevelView]
+        self, account_id: str, payloads: Sequence[dict[str, Any]]
     ) -> None:
-        """Record a STOCK_CHANGED event per level."""
+        """Record a STOCK_CHANGED event per level's payload (`level_payload`)."""
         await self._store.events.append(
-            self._conn, [stock_event(account_id, view) for view in views]
+            self._conn, [stock_event(account_id, payload) for payload in payloads]
         )
-        self.emitted = self.emitted or bool(views)
+        self.emitted = self.emitted or bool(payloads)
 
     async def _order_holds(self, account_id: str, order_id: str) -> list[str]:
         rows = await plain_rows(
@@ -454,14 +456,16 @@ class StockTransaction:
             )
         return new
 
-    async def _views(
+    async def _payloads(
         self, account_id: str, levels: dict[str, _Level], external_nos: list[str]
-    ) -> list[StockLevelView]:
+    ) -> list[dict[str, Any]]:
         if not external_nos:
             return []
         listings = await listings_of(self._conn, account_id, external_nos)
         return [
-            level_view(no, levels[no].figure, levels[no].reserved, listings.get(no, ()))
+            level_payload(
+                no, levels[no].figure, levels[no].reserved, listings.get(no, ())
+            )
             for no in external_nos
         ]
 
@@ -641,12 +645,11 @@ class SqlStockStore:
             return list((await conn.execute(query)).scalars())
 
 
-def stock_event(account_id: str, view: StockLevelView) -> NewEvent:
-    """A STOCK_CHANGED event carrying the level's view."""
+def stock_event(account_id: str, payload: dict[str, Any]) -> NewEvent:
+    """A STOCK_CHANGED event carrying a level's view, as `level_payload`
+    writes it."""
     return NewEvent(
-        account_id=account_id,
-        type=EventType.STOCK_CHANGED,
-        payload=view.model_dump(mode="json"),
+        account_id=account_id, type=EventType.STOCK_CHANGED, payload=payload
     )
 
 

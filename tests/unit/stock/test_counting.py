@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from service.domain.orders import Order, OrderLine, OrderRecord, OrderState
 from service.domain.products import Listing
@@ -12,6 +14,7 @@ from service.domain.stock import (
     HoldStage,
     counts,
     hold_stage,
+    level_payload,
     level_view,
     order_quantities,
     reserved,
@@ -86,6 +89,37 @@ class TestFigures:
         view = level_view("SKU-1", None, 0, [Listing(product_id="p-1")])
 
         assert (view.sellable, view.as_of, len(view.listings)) == (0, None, 1)
+
+
+class TestPayloads:
+    """A level's event payload, built without the model, is the model's JSON."""
+
+    @pytest.mark.parametrize(
+        ("figure", "reserved_quantity", "listings"),
+        [
+            (Figure(3, 5, at(1)), 5, [Listing(product_id="p-1", shop="s")]),
+            (Figure(7, 9, at(0.25)), 2, []),
+            (Figure(4, 4, T0.astimezone(timezone(timedelta(hours=1)))), 0, []),
+            (
+                None,
+                1,
+                [
+                    Listing(product_id="p-2", source_platform="shopify"),
+                    Listing(product_id="p-3", source_platform="bol", shop="nl"),
+                ],
+            ),
+        ],
+        ids=["held", "fraction-of-a-second", "other-offset", "no-figure"],
+    )
+    def test_the_payload_is_the_views_json(
+        self, figure: Figure | None, reserved_quantity: int, listings: list[Listing]
+    ) -> None:
+        """Every field, date format and listing as `model_dump` writes them."""
+        view = level_view("SKU-1", figure, reserved_quantity, listings)
+
+        assert level_payload(
+            "SKU-1", figure, reserved_quantity, listings
+        ) == view.model_dump(mode="json")
 
 
 class TestOrders:
