@@ -213,13 +213,14 @@ class StockTransaction:
             outcome.changed, outcome.events = emit, len(emit)
         return outcome
 
-    # TODO: the daily sync rewrites every unchanged level, only to give it the
-    # sync's date: reading and rewriting them is about a quarter of the
-    # connector's work in a sync (py-spy), and why bench/stock.py (1) is only
-    # about its 1.5 (1.42 to 1.70 on uvloop, by the hour). A per-account "all
-    # levels confirmed as of" mark would spare the writes, but it must not
-    # cover levels Boltrics did not list, stockstatus messages would have to
-    # wait while a sync runs, and every reader of `as_of` (views included)
+    # TODO: bench/stock.py (1) is about 2.0 to 2.3 for an active account with
+    # a tenth of its levels drifted (target 1.5; 1.4 to 1.7 when inactive,
+    # without events). The sync is CPU-bound in this process; per drifted
+    # level it reads, rewrites and emits (about half of the work, py-spy),
+    # and rereading and redating the unchanged ones is a fifth. A per-account
+    # "all levels confirmed as of" mark would spare the redating, but it must
+    # not cover levels Boltrics did not list, stockstatus messages would have
+    # to wait while a sync runs, and every reader of `as_of` (views included)
     # would have to apply the mark.
     async def redate_unchanged(
         self,
