@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter
+from pydantic import ValidationError
 
 from service.adapters.boltrics import (
     BoltricsError,
@@ -524,7 +525,28 @@ async def _project(
             if external_no:
                 products[event.account_id].append(external_no)
             continue
-        record = OrderRecord.model_validate(event.payload)
+        if event.type is EventType.ORDER_SHIPPED:
+            # Its payload is the shipment's result, not the order; Boltrics
+            # ships only what it processed.
+            shipped = str(event.payload.get("order_id", ""))
+            if shipped:
+                touched[event.account_id] |= await txn.mark_processed(
+                    event.account_id, shipped, event.time
+                )
+            continue
+        try:
+            record = OrderRecord.model_validate(event.payload)
+        except ValidationError as exc:
+            # Skipped, not retried: the same page would fail for ever, and
+            # every order after it would hold nothing.
+            _log.error(
+                "stock.event_unreadable",
+                account=event.account_id,
+                cursor=event.cursor,
+                type=event.type.value,
+                error=str(exc).splitlines()[0],
+            )
+            continue
         touched[event.account_id] |= await _project_order(txn, record, event.time)
     pushed = {
         account_id: await txn.forget_unknown(account_id, external_nos)

@@ -21,6 +21,7 @@ from service.adapters.store.product_tables import product_listings, products
 from service.config import Account
 from service.domain.events import Event, EventType, NewEvent
 from service.domain.orders import Order, OrderLine, OrderRecord, OrderState
+from service.domain.shipments import ShipmentResult
 from service.sandbox import RunningSandbox, run_sandbox
 from service.services.stock import StockService
 from tests.integration.boltrics.conftest import (
@@ -153,6 +154,22 @@ class Harness:
                         payload=record.model_dump(mode="json"),
                     )
                 ],
+            )
+        self.events.signal.notify()
+
+    async def ship_order(self, order_id: str) -> None:
+        """Record an ORDER_SHIPPED event as the shipment service does: its
+        payload is the shipment's result."""
+        result = ShipmentResult(
+            account_id=ACCOUNT, order_id=order_id, shipment_no="S-1", order_known=True
+        )
+        await self.append_event(EventType.ORDER_SHIPPED, result.model_dump(mode="json"))
+
+    async def append_event(self, type_: EventType, payload: dict[str, Any]) -> None:
+        """Record an event of any kind and payload."""
+        async with self.database.write() as conn:
+            await self.events.append(
+                conn, [NewEvent(account_id=ACCOUNT, type=type_, payload=payload)]
             )
         self.events.signal.notify()
 

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from service.adapters.boltrics import BoltricsGateway, BoltricsUnavailable, StockLevel
 from service.adapters.store.stock import SqlStockStore
@@ -272,6 +273,51 @@ class TestOrders:
         settled = await stock.store.level(ACCOUNT, "A")
         assert (held.sellable, held.reserved) == (7, 3)
         assert (settled.sellable, settled.reserved) == (7, 0)
+
+    async def test_a_shipped_order_is_processed_and_later_orders_still_hold(
+        self, harness: Harness
+    ) -> None:
+        """A shipment (whose event carries the shipment, not the order) marks
+        the order processed: the next figure settles it, and orders after the
+        shipment are held as before."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+        await harness.ship_order("o-1")
+        await harness.accept_order("o-2", OrderState.QUEUED, A=2)
+        await stock.project_once()
+        both = await stock.store.level(ACCOUNT, "A")
+
+        await _next_second()
+        harness.send_status(datetime.now(UTC), [("A", "7")])  # o-1 has left
+        await stock.collect_once()
+
+        settled = await stock.store.level(ACCOUNT, "A")
+        assert (both.sellable, both.reserved) == (5, 5)
+        assert (settled.sellable, settled.reserved) == (5, 2)
+
+    async def test_an_unreadable_order_event_is_passed_over(
+        self, harness: Harness
+    ) -> None:
+        """An order event the projector cannot read is logged and passed, so
+        that the orders after it still hold stock."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        await harness.append_event(EventType.ORDER_ACCEPTED, {"order": "garbled"})
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+
+        with capture_logs() as logs:
+            await stock.project_once()
+
+        level = await stock.store.level(ACCOUNT, "A")
+        assert (level.sellable, level.reserved) == (7, 3)
+        assert [log["event"] for log in logs if log["log_level"] == "error"] == [
+            "stock.event_unreadable"
+        ]
 
     async def test_a_figure_between_two_processed_orders_settles_the_first(
         self, harness: Harness
