@@ -20,6 +20,7 @@ from service.adapters.boltrics import (
     BoltricsError,
     BoltricsGateway,
     BoltricsRejected,
+    BoltricsUnavailable,
     DiMessage,
     MessageType,
 )
@@ -173,11 +174,18 @@ class OrderDispatcher:
         deadline: float,
     ) -> DiMessage:
         if claim.attempts > 1:
-            earlier = await gateway.find_by_reference(
-                record.message_key,
-                message_type=MessageType.RECEIVE_SHIPMENT,
-                deadline=deadline,
-            )
+            try:
+                earlier = await gateway.find_by_reference(
+                    record.message_key,
+                    message_type=MessageType.RECEIVE_SHIPMENT,
+                    deadline=deadline,
+                )
+            except BoltricsRejected as exc:
+                # A refused look-up says nothing about the earlier post, which
+                # may be in Boltrics: try again later, never fail the order
+                # (a retry of a failed order posts under a new reference).
+                msg = f"looking up the earlier post: {exc.message}"
+                raise BoltricsUnavailable(msg) from exc
             if earlier is not None:
                 _log.info(
                     "order.earlier_post_found",

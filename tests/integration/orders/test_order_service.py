@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from service.adapters.boltrics import BoltricsTransientError, DiMessage
+from service.adapters.boltrics import (
+    BoltricsRejected,
+    BoltricsTransientError,
+    DiMessage,
+)
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
@@ -231,6 +235,29 @@ class TestDispatch:
         assert [reference for _, reference, _ in boltrics.posted] == ["o-1~0"]
         assert sent.state is OrderState.SENT and sent.message_id == "m-1"
 
+    async def test_a_refused_look_up_keeps_the_order_queued(self, world: World) -> None:
+        """A post whose answer was lost, then a look-up Boltrics refuses: the
+        order stays queued (it may be in Boltrics) and the next round finds
+        the first post rather than posting again."""
+        boltrics = _LosesAnswers()
+        dispatcher = _dispatcher(world, boltrics)
+        boltrics.losing = True
+        await world.orders.create("acme", _order())
+        await dispatcher.drain_once()
+        boltrics.losing, boltrics.refusing_lookups = False, True
+        world.clock.advance(60)
+        await dispatcher.drain_once()
+        waiting, _ = await world.orders.get("acme", "o-1")
+
+        boltrics.refusing_lookups = False
+        world.clock.advance(600)
+        await dispatcher.drain_once()
+        sent, _ = await world.orders.get("acme", "o-1")
+
+        assert waiting.state is OrderState.QUEUED
+        assert sent.state is OrderState.SENT and sent.message_id == "m-1"
+        assert [reference for _, reference, _ in boltrics.posted] == ["o-1~0"]
+
     async def test_an_order_boltrics_has_is_not_given_up(self, world: World) -> None:
         """When the retry period ends with a post whose answer was lost, the
         order is looked up before it is given up: Boltrics has it, so it is
@@ -376,6 +403,7 @@ class _LosesAnswers(FakeGateway):
 
     losing = False
     unreachable = False
+    refusing_lookups = False
 
     async def submit(self, *args: Any, **kwargs: Any) -> DiMessage:
         message = await super().submit(*args, **kwargs)
@@ -390,6 +418,9 @@ class _LosesAnswers(FakeGateway):
         if self.unreachable:
             msg = "connection refused"
             raise BoltricsTransientError(msg)
+        if self.refusing_lookups:
+            msg = "Boltrics answered a page that is not JSON"
+            raise BoltricsRejected(msg, code="MalformedPage")
         return await super().find_by_reference(external_reference, **options)
 
 
