@@ -175,12 +175,24 @@ def forwarding(order: Order, buckles_status: str) -> Forwarding:
     return Forwarding(forward=True)
 
 
+#: The longest order id: Boltrics takes an `externalReference` of at most 100
+#: characters, and an order's is its id, "~" and its generation (`message_key`).
+MAX_ORDER_ID = 90
+
+
 def validate_order(order: Order) -> list[FieldViolation]:
     """Every problem with an order, one violation per problem (field paths as in
     the API, under `order.`)."""
     problems: list[FieldViolation] = []
     if not order.order_id.strip():
         problems.append(FieldViolation("order.order_id", "is required"))
+    elif len(order.order_id) > MAX_ORDER_ID:
+        problems.append(
+            FieldViolation(
+                "order.order_id",
+                f"has {len(order.order_id)} characters; at most {MAX_ORDER_ID}",
+            )
+        )
     if order.buckles_status is None and not (order.webshop_status or "").strip():
         problems.append(
             FieldViolation("order.status", "give buckles_status or webshop_status")

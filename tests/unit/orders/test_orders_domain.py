@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.domain.orders import (
+    MAX_ORDER_ID,
     Address,
     Order,
     OrderLine,
@@ -47,6 +48,15 @@ class TestValidateOrder:
             "order.lines[0].quantity",
             "order.lines[0].unit_price",
         ]
+
+    def test_an_order_id_boltrics_could_not_carry_is_refused(self) -> None:
+        """The id, "~" and its generation are the order's reference in Boltrics,
+        at most 100 characters: a longer id would be accepted and never sent."""
+        longest = "x" * MAX_ORDER_ID
+
+        assert _fields(_order(order_id=longest)) == []
+        assert _fields(_order(order_id=longest + "x")) == ["order.order_id"]
+        assert len(_order(order_id=longest).order_id + "~999999999") == 100
 
     def test_no_lines(self) -> None:
         """An order without lines names order.lines."""
