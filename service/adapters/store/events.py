@@ -36,6 +36,7 @@ from service.errors import OutOfRange
 
 _EVENT_LOCK = 0x45564E54  # "EVNT"
 _APPEND = events.insert()
+_LOCK_APPENDS = sa.text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK})")
 
 
 class EventSignal:
@@ -67,12 +68,19 @@ class SqlEventLog:
         self._database = database
         self.signal = signal or EventSignal()
 
+    async def lock_appends(self, conn: Connection) -> None:
+        """Hold the right to append until the transaction ends (PostgreSQL: its
+        appends then commit in cursor order; on SQLite every write transaction
+        has it). A transaction that may append after locking rows takes it
+        first, so that two such transactions never wait for each other."""
+        if not self._database.is_sqlite:
+            await conn.execute(_LOCK_APPENDS)
+
     async def append(self, conn: Connection, new: Sequence[NewEvent]) -> None:
         """Append events inside the caller's write transaction."""
         if not new:
             return
-        if not self._database.is_sqlite:
-            await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK})"))
+        await self.lock_appends(conn)
         now = datetime.now(UTC)
         await plain_execute_many(
             conn,

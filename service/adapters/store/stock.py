@@ -485,8 +485,15 @@ class SqlStockStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StockTransaction]:
-        """A write transaction; events it emitted wake readers after the commit."""
+        """A write transaction; events it emitted wake readers after the commit.
+
+        On PostgreSQL it first takes the event log's append lock, which any
+        stock write may need after locking levels (a sync's pages lock theirs
+        in one transaction, in Boltrics' order, not ExternalNo order): stock
+        writers take turns instead of deadlocking.
+        """
         async with self._database.write() as conn:
+            await self.events.lock_appends(conn)
             txn = StockTransaction(conn, self)
             yield txn
         if txn.emitted:

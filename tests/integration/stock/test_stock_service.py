@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -502,6 +503,97 @@ def _service_over(harness: Harness, pages: _PageByPage) -> StockService:
         lambda _name: account,
         lambda: [ACCOUNT],
     )
+
+
+class TestConcurrentWriters:
+    """A full sync's pages share a transaction while stockstatus messages are
+    applied: on PostgreSQL neither may end as a deadlock's victim."""
+
+    async def test_a_message_between_a_syncs_pages_waits_its_turn(
+        self, harness: Harness
+    ) -> None:
+        """The sync has emitted (first page) and will lock B (next page); the
+        message about B comes between: both complete."""
+        await harness.add_products("A", "B")
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+        began = datetime.now(UTC).replace(microsecond=0)
+        later = began + timedelta(seconds=1)
+
+        async def page_two_locks(txn: Any) -> None:
+            await txn.redate_unchanged(ACCOUNT, [("B", 9, 9)], began)
+
+        results = await _sync_meets_message(
+            stock.store,
+            first_page={"A": Figure(5, 5, began)},
+            page_two=page_two_locks,
+            message={"B": Figure(3, 3, later)},
+        )
+
+        assert results == [None, None]
+        level = await stock.store.level(ACCOUNT, "B")
+        assert (level.boltrics_available, level.as_of) == (3, later)
+
+    async def test_pages_out_of_external_no_order_do_not_deadlock(
+        self, harness: Harness
+    ) -> None:
+        """Boltrics pages N before B; a message locks B, then wants N."""
+        await harness.add_products("B", "N")
+        stock = harness.service()
+        began = datetime.now(UTC).replace(microsecond=0)
+        later = began + timedelta(seconds=1)
+        async with stock.store.transaction() as txn:
+            figures = {"B": Figure(1, 1, began), "N": Figure(1, 1, began)}
+            await txn.settle(ACCOUNT, (), began, figures)
+
+        async def page_two_locks(txn: Any) -> None:
+            await txn.redate_unchanged(ACCOUNT, [("B", 1, 1)], began)
+
+        results = await _sync_meets_message(
+            stock.store,
+            first_page={"N": Figure(1, 1, began)},
+            page_two=page_two_locks,
+            message={"B": Figure(2, 2, later), "N": Figure(2, 2, later)},
+        )
+
+        assert results == [None, None]
+        level = await stock.store.level(ACCOUNT, "N")
+        assert (level.boltrics_available, level.as_of) == (2, later)
+
+
+async def _sync_meets_message(
+    store: SqlStockStore,
+    first_page: dict[str, Figure],
+    page_two: Any,
+    message: dict[str, Figure],
+) -> list[BaseException | None]:
+    """A sync's transaction applies its first page, then (once the message's
+    transaction has begun, or a second has passed: it may have to wait its
+    turn) its second; the message is applied meanwhile. Each one's exception,
+    if any."""
+    first_done, message_began = asyncio.Event(), asyncio.Event()
+
+    async def sync() -> None:
+        async with store.transaction() as txn:
+            as_of = next(iter(first_page.values())).as_of
+            await txn.settle(ACCOUNT, (), as_of, first_page)
+            first_done.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(message_began.wait(), 1)
+            await asyncio.sleep(0.2)
+            await page_two(txn)
+
+    async def apply_message() -> None:
+        await first_done.wait()
+        async with store.transaction() as txn:
+            message_began.set()
+            as_of = next(iter(message.values())).as_of
+            await txn.settle(ACCOUNT, (), as_of, message)
+
+    results = await asyncio.wait_for(
+        asyncio.gather(sync(), apply_message(), return_exceptions=True), 30
+    )
+    return [r if isinstance(r, BaseException) else None for r in results]
 
 
 class TestRedating:
