@@ -18,7 +18,7 @@ from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
 from service.adapters.store.request_keys import SqlRequestKeys
 from service.config import Account, Settings
-from service.entrypoints.grpc.auth import Authenticator
+from service.entrypoints.grpc.auth import ALL_ACCOUNTS, Authenticator
 from service.errors import ConfigurationError
 from service.logging import get_logger
 from service.services.dispatcher import OrderDispatcher
@@ -126,6 +126,7 @@ def check_settings(settings: Settings) -> None:
             "so no call could be authenticated"
         )
         raise ConfigurationError(msg)
+    _check_caller_accounts(settings)
     if not any(account.boltrics for account in settings.accounts):
         msg = (
             "setting accounts: no account has a Boltrics connection "
@@ -137,6 +138,20 @@ def check_settings(settings: Settings) -> None:
             account.boltrics.client_secret.resolve(
                 f"accounts.{account.id}.boltrics.client_secret"
             )
+
+
+def _check_caller_accounts(settings: Settings) -> None:
+    # Checked here rather than when the settings are read: `serve --sandbox`
+    # adds the demo account afterwards, and a caller may be given it.
+    configured = {account.id for account in settings.accounts}
+    for caller in settings.callers:
+        for account_id in caller.accounts:
+            if account_id != ALL_ACCOUNTS and account_id not in configured:
+                msg = (
+                    f"setting callers: caller {caller.name} lists account "
+                    f"{account_id}, which is not configured"
+                )
+                raise ConfigurationError(msg)
 
 
 async def build_app(

@@ -237,6 +237,18 @@ class Settings(BaseSettings):
             seen.add(account.id)
         return self
 
+    @model_validator(mode="after")
+    def _unique_callers(self) -> Settings:
+        # Two callers of one name would share log lines and permission errors,
+        # and the second would silently decide what the name may do.
+        seen: set[str] = set()
+        for caller in self.callers:
+            if caller.name in seen:
+                msg = f"caller {caller.name} is configured twice"
+                raise ValueError(msg)
+            seen.add(caller.name)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from service.config import Caller
-from service.errors import PermissionDenied, Unauthenticated
+from service.errors import ConfigurationError, PermissionDenied, Unauthenticated
 
 ALL_ACCOUNTS = "*"
 
@@ -39,13 +39,23 @@ class Authenticator:
 
     Tokens are kept only as SHA-256 digests, so a lookup compares digests and
     the tokens themselves never sit in a data structure that could be logged.
+    Two callers with the same token are a ConfigurationError naming both.
     """
 
     def __init__(self, callers: Sequence[tuple[str, str, Sequence[str]]]):
-        self._by_digest = {
-            _digest(token): Principal(name, frozenset(accounts))
-            for name, token, accounts in callers
-        }
+        self._by_digest: dict[bytes, Principal] = {}
+        for name, token, accounts in callers:
+            digest = _digest(token)
+            other = self._by_digest.get(digest)
+            if other is not None:
+                # One token for two callers would make every call the last
+                # one's, whatever the first was meant to be allowed.
+                msg = (
+                    f"setting callers: callers {other.name} and {name} have the "
+                    "same token; give each caller a token of its own"
+                )
+                raise ConfigurationError(msg)
+            self._by_digest[digest] = Principal(name, frozenset(accounts))
 
     @classmethod
     def from_settings(cls, callers: Sequence[Caller]) -> Authenticator:

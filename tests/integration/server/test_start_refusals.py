@@ -100,3 +100,55 @@ class TestRefusals:
         assert done.returncode == 2
         assert "no account has a Boltrics connection" in done.stderr
         assert "--sandbox" in done.stderr
+
+
+class TestCallerRefusals:
+    """Callers that would shadow each other or name a missing account."""
+
+    def test_two_callers_of_one_name_refuse_to_start(self, tmp_path: Path) -> None:
+        """A second caller named like the first stops the start, naming it."""
+        config = write_config(tmp_path / "c.toml", "sqlite+aiosqlite:///x.db")
+        config.write_text(config.read_text().replace('name = "ops"', 'name = "hub-a"'))
+
+        done = _serve("--config", str(config))
+
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "boltrics-connector: configuration error: setting settings: "
+            "Value error, caller hub-a is configured twice"
+        ]
+
+    def test_two_callers_with_one_token_refuse_to_start(self, tmp_path: Path) -> None:
+        """Callers whose secrets hold the same token stop the start, naming both
+        callers and never the token."""
+        config = write_config(tmp_path / "c.toml", "sqlite+aiosqlite:///x.db")
+
+        done = _serve(
+            "--config",
+            str(config),
+            env={"TEST_TOKEN_ALL": TEST_ENV["TEST_TOKEN_A"]},
+        )
+
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "boltrics-connector: configuration error: setting callers: callers "
+            "hub-a and ops have the same token; give each caller a token of its own"
+        ]
+        assert TEST_ENV["TEST_TOKEN_A"] not in done.stderr
+
+    def test_caller_of_an_unknown_account_refuses_to_start(
+        self, tmp_path: Path
+    ) -> None:
+        """A caller listing an account id that is not configured stops the start."""
+        config = write_config(tmp_path / "c.toml", "sqlite+aiosqlite:///x.db")
+        config.write_text(
+            config.read_text().replace('accounts = ["acme"]', 'accounts = ["acmee"]')
+        )
+
+        done = _serve("--config", str(config))
+
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "boltrics-connector: configuration error: setting callers: caller "
+            "hub-a lists account acmee, which is not configured"
+        ]

@@ -62,6 +62,17 @@ class TestLoadSettings:
         with pytest.raises(ConfigurationError, match="account a is configured twice"):
             load_settings(config)
 
+    def test_duplicate_caller_name_is_refused(self, tmp_path: Path) -> None:
+        """Two callers of the same name are a configuration error naming it."""
+        config = tmp_path / "c.toml"
+        caller = (
+            '[[callers]]\nname = "hub"\ntoken = { env = "T%s" }\naccounts = ["*"]\n'
+        )
+        config.write_text(caller % 1 + caller % 2)
+
+        with pytest.raises(ConfigurationError, match="caller hub is configured twice"):
+            load_settings(config)
+
     def test_parsing_workers_default_and_bounds(self, tmp_path: Path) -> None:
         """One parsing worker by default; 0 is allowed, a negative count is
         refused with the setting's path."""

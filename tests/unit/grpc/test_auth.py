@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.entrypoints.grpc.auth import Authenticator
-from service.errors import PermissionDenied, Unauthenticated
+from service.errors import ConfigurationError, PermissionDenied, Unauthenticated
 
 
 @pytest.fixture
@@ -35,6 +35,18 @@ class TestAuthenticator:
         """A token nobody was given is refused."""
         with pytest.raises(Unauthenticated, match="unknown bearer token"):
             authenticator.authenticate("Bearer guess")
+
+    def test_shared_token_is_refused_naming_both_callers(self) -> None:
+        """Two callers with one token stop the start, naming the callers only."""
+        callers = [("hub", "t-same", ["acme"]), ("ops", "t-same", ["*"])]
+
+        with pytest.raises(ConfigurationError) as caught:
+            Authenticator(callers)
+
+        assert str(caught.value) == (
+            "setting callers: callers hub and ops have the same token; "
+            "give each caller a token of its own"
+        )
 
 
 class TestPrincipal:
