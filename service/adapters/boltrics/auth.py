@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 import httpx
 from pydantic import SecretStr
@@ -123,10 +125,10 @@ class TokenCache:
     def _rejected(self, response: httpx.Response) -> BoltricsConfigurationError:
         try:
             body = response.json()
-            error = str(body.get("error", "")) or "rejected"
-            description = str(body.get("error_description", ""))
             # Some servers echo what they were sent; the secret must not travel on.
-            description = description.replace(self._secret.get_secret_value(), "***")
+            secret = self._secret.get_secret_value()
+            error = _scrub(str(body.get("error", "")), secret) or "rejected"
+            description = _scrub(str(body.get("error_description", "")), secret)
         except ValueError:
             error, description = "rejected", ""
         logger.error(
@@ -148,6 +150,18 @@ class TokenCache:
                 "client_id": self._connection.client_id,
             },
         )
+
+
+def _scrub(text: str, secret: str) -> str:
+    """`text` with the secret replaced by `***`, as sent and as form-encoded.
+
+    The secret travels form-encoded, so an echo of the request carries it with
+    `+`, `/`, `=`, spaces and the like escaped; hex digits of either case.
+    """
+    forms = {secret, quote_plus(secret), quote(secret), quote(secret, safe="")}
+    longest_first = sorted(forms, key=len, reverse=True)
+    pattern = "|".join(re.escape(form) for form in longest_first)
+    return re.sub(pattern, "***", text, flags=re.IGNORECASE)
 
 
 class TransientTokenError(BoltricsTransientError):
