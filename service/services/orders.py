@@ -352,7 +352,8 @@ async def requeue(
     *,
     same_reference: bool = False,
 ) -> OrderRecord:
-    """Queue a failed or dead order again, with `why` on its timeline.
+    """Queue a failed or dead order again, with `why` on its timeline, and say
+    so with an ORDER_ACCEPTED event (queued again: it holds stock again).
 
     Under a new generation, so a new `externalReference` (Boltrics keeps the
     failed message under the old one); or, with `same_reference`, under the
@@ -373,4 +374,5 @@ async def requeue(
     await txn.enqueue(
         record.account_id, record.order.order_id, now, maybe_posted=same_reference
     )
+    await txn.emit([order_event(EventType.ORDER_ACCEPTED, record)])
     return record

@@ -606,3 +606,22 @@ class TestEvents:
         ]
         assert [e.cursor for e in after_first] == [first[1].cursor]
         assert foreign == []
+
+    async def test_an_order_queued_again_is_accepted_again(self, world: World) -> None:
+        """A dead order an operator retries is announced as accepted (queued)
+        again, so that it holds stock again while it waits to be sent."""
+        world.gateway.transient()
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+        world.clock.advance(3601)
+        await world.dispatcher.drain_once()
+        world.gateway.heal()
+
+        await world.orders.retry("acme", "o-1")
+
+        events = await world.events.read_after(0, accounts=["acme"])
+        assert [(e.type, e.payload["state"]) for e in events] == [
+            (EventType.ORDER_ACCEPTED, "queued"),
+            (EventType.ORDER_FAILED, "dead"),
+            (EventType.ORDER_ACCEPTED, "queued"),
+        ]
