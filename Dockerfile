@@ -24,6 +24,10 @@ ENV CONNECTOR_SERVER__LISTEN=0.0.0.0:50051 \
     CONNECTOR_STORE__URL=sqlite+aiosqlite:////app/data/connector.sqlite3 \
     CONNECTOR_RULES__PATH=/app/rules
 EXPOSE 50051 9464
+# Plaintext: with server.tls_cert_file set, give the check --tls --ca-file,
+# --cert-file/--key-file when client certificates are required, and
+# --server-name when the certificate does not name 127.0.0.1 (with
+# `docker run --health-cmd` or a HEALTHCHECK in a derived image).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["boltrics-connector", "health", "--address", "127.0.0.1:50051"]
 # `python -m service` rather than the console script: the parsing worker then
