@@ -32,8 +32,12 @@ way, so that the two compare fairly. The rule trusts the two clocks to agree
 (NTP); a Boltrics clock ahead of ours by more than the verdict delay could
 release a hold early.
 
-A failed, dead or skipped order never reached Boltrics' figure: its hold goes
-at once. A shipped order is processed (Boltrics ships only what it processed);
+A failed or skipped order never reached Boltrics' figure: its hold goes at
+once. A dead order may have (its last post unanswered, or its message gone
+from Boltrics), and Boltrics may process it later, so its hold counts until
+an operator's retry queues it again (at worst too low, never too high); a
+paid order that is still to be fulfilled wants its units anyway. A shipped
+order is processed (Boltrics ships only what it processed);
 shipping moves units out of both `qtyInInventory` and the processed-unshipped
 quantity, so `qtyAvailable` does not change with it.
 """
@@ -90,7 +94,7 @@ _STAGES = {
     OrderState.PROCESSED: HoldStage.PROCESSED,
     OrderState.SHIPPED: HoldStage.PROCESSED,
     OrderState.FAILED: HoldStage.GONE,
-    OrderState.DEAD: HoldStage.GONE,
+    OrderState.DEAD: HoldStage.OPEN,
     OrderState.SKIPPED: HoldStage.GONE,
 }
 

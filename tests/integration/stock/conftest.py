@@ -143,6 +143,8 @@ class Harness:
         event = {
             OrderState.QUEUED: EventType.ORDER_ACCEPTED,
             OrderState.PROCESSED: EventType.ORDER_PROCESSED,
+            OrderState.FAILED: EventType.ORDER_FAILED,
+            OrderState.DEAD: EventType.ORDER_FAILED,
         }[state]
         async with self.database.write() as conn:
             await self.events.append(

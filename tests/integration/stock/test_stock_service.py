@@ -299,6 +299,26 @@ class TestOrders:
         assert (both.sellable, both.reserved) == (5, 5)
         assert (settled.sellable, settled.reserved) == (5, 2)
 
+    async def test_a_dead_order_keeps_holding_a_failed_one_releases(
+        self, harness: Harness
+    ) -> None:
+        """Boltrics refused one order; the connector gave up on another, whose
+        last post may have reached Boltrics: only the refused one's units are
+        sellable again."""
+        await harness.set_stock(A=10)
+        await harness.add_products("A")
+        stock = harness.service()
+        await stock.full_sync(ACCOUNT)
+        await harness.accept_order("o-1", OrderState.QUEUED, A=3)
+        await harness.accept_order("o-2", OrderState.QUEUED, A=2)
+        await harness.accept_order("o-1", OrderState.FAILED, A=3)
+        await harness.accept_order("o-2", OrderState.DEAD, A=2)
+
+        await stock.project_once()
+
+        level = await stock.store.level(ACCOUNT, "A")
+        assert (level.sellable, level.reserved) == (8, 2)
+
     async def test_an_unreadable_order_event_is_passed_over(
         self, harness: Harness
     ) -> None:

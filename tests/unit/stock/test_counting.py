@@ -137,13 +137,14 @@ class TestOrders:
         assert order_quantities(record) == {"A": 3, "871": 4}
 
     def test_states_map_to_stages(self) -> None:
-        """Queued and sent hold; processed and shipped date; the rest release."""
+        """Queued, sent and dead (it may be in Boltrics) hold; processed and
+        shipped date; failed and skipped release."""
         assert hold_stage(OrderState.QUEUED) is HoldStage.OPEN
         assert hold_stage(OrderState.SENT) is HoldStage.OPEN
+        assert hold_stage(OrderState.DEAD) is HoldStage.OPEN
         assert hold_stage(OrderState.PROCESSED) is HoldStage.PROCESSED
         assert hold_stage(OrderState.SHIPPED) is HoldStage.PROCESSED
         assert hold_stage(OrderState.FAILED) is HoldStage.GONE
-        assert hold_stage(OrderState.DEAD) is HoldStage.GONE
         assert hold_stage(OrderState.SKIPPED) is HoldStage.GONE
 
 
