@@ -2,14 +2,16 @@
 
 No request per order: each round lists the account's pending messages (New,
 then Processing). A sent message that is not pending has been decided; it
-failed if the Failed list, read after the pending lists, holds it, and was
-processed otherwise. Reading in this order means a message that fails between
-the reads is still seen as failed.
+failed if the Failed or the Skipped list, read after the pending lists, holds
+it (a skipped message made no shipment order either), and was processed
+otherwise. Reading in this order means a message that fails between the reads
+is still seen as failed.
 
-The Failed list keeps every failure ever, and Boltrics cannot filter it by
-date. So a round in which nothing was decided does not read it, and a round
-that decided fewer orders than that list had pages the last time reads those
-few messages by id instead: a round never costs more requests than listing.
+The Failed and Skipped lists keep every message ever, and Boltrics cannot
+filter them by date. So a round in which nothing was decided does not read
+them, and a round that decided fewer orders than those lists had pages the
+last time reads those few messages by id instead: a round never costs more
+requests than listing.
 
 A message read by id that Boltrics answers 404 for (lost, or purged) leaves
 its order SENT for `MISSING_GRACE`; then the order is DEAD with the reason,
@@ -30,6 +32,7 @@ from service.adapters.boltrics import (
     BoltricsError,
     BoltricsGateway,
     BoltricsNotFound,
+    DiMessage,
     Direction,
     MessageStatus,
     MessageType,
@@ -52,6 +55,8 @@ _log = get_logger(__name__)
 #: How long Boltrics may answer 404 for a sent order's message (a glitch, a
 #: message not visible yet) before the order is given up as DEAD.
 MISSING_GRACE = timedelta(minutes=10)
+#: Why an order failed whose message was skipped in Boltrics without a text.
+SKIPPED = "the message was skipped in Boltrics"
 
 
 class VerdictFollower:
@@ -173,17 +178,20 @@ class VerdictFollower:
     async def _list_failed(
         self, account_id: str, gateway: BoltricsGateway, decided: list[SentOrder]
     ) -> dict[str, str | None]:
-        failed = {
-            message.id: message.error_text
-            async for message in gateway.list_messages(
-                direction=Direction.INBOUND,
-                status=MessageStatus.FAILED,
-                message_type=MessageType.RECEIVE_SHIPMENT,
-            )
-        }
-        self._failed_pages[account_id] = max(
-            1, math.ceil(len(failed) / MAX_MESSAGE_PAGE)
-        )
+        failed: dict[str, str | None] = {}
+        pages = 0
+        for status in (MessageStatus.FAILED, MessageStatus.SKIPPED):
+            listed = {
+                message.id: _failure(message)
+                async for message in gateway.list_messages(
+                    direction=Direction.INBOUND,
+                    status=status,
+                    message_type=MessageType.RECEIVE_SHIPMENT,
+                )
+            }
+            pages += max(1, math.ceil(len(listed) / MAX_MESSAGE_PAGE))
+            failed |= listed
+        self._failed_pages[account_id] = pages
         return {sent.message_id: failed.get(sent.message_id) for sent in decided}
 
     async def _decide(self, sent: SentOrder, error: str | None) -> None:
@@ -250,8 +258,8 @@ class VerdictFollower:
 async def _read_each(
     gateway: BoltricsGateway, decided: list[SentOrder]
 ) -> tuple[dict[str, str | None], list[SentOrder]]:
-    """The verdict of each message, read by id: its error text when it failed,
-    None when Boltrics processed (or skipped) it; left out while still pending.
+    """The verdict of each message, read by id: why, when it failed or was
+    skipped; None when Boltrics processed it; left out while still pending.
     And the orders whose message Boltrics does not have (404)."""
     verdicts: dict[str, str | None] = {}
     missing: list[SentOrder] = []
@@ -261,11 +269,18 @@ async def _read_each(
         except BoltricsNotFound:
             missing.append(sent)
             continue
-        if message.status == MessageStatus.FAILED:
-            verdicts[sent.message_id] = message.error_text
+        if message.status in (MessageStatus.FAILED, MessageStatus.SKIPPED):
+            verdicts[sent.message_id] = _failure(message)
         elif message.status not in (MessageStatus.NEW, MessageStatus.PROCESSING):
             verdicts[sent.message_id] = None
     return verdicts, missing
+
+
+def _failure(message: DiMessage) -> str:
+    """Why a failed or skipped message made no shipment order."""
+    if message.status == MessageStatus.SKIPPED:
+        return message.error_text or SKIPPED
+    return message.error_text
 
 
 async def _message_ids(gateway: BoltricsGateway, status: MessageStatus) -> set[str]:

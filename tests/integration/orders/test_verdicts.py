@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from service.adapters.boltrics import (
     HttpxBoltricsGateway,
+    MessageStatus,
     MessageType,
     RateLimiter,
 )
@@ -22,11 +23,11 @@ from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
-from service.domain.orders import OrderState
+from service.domain.orders import OrderState, TimelineKind
 from service.sandbox import RunningSandbox, run_sandbox
 from service.services.dispatcher import OrderDispatcher
 from service.services.orders import OrderService
-from service.services.verdicts import MISSING_GRACE, VerdictFollower
+from service.services.verdicts import MISSING_GRACE, SKIPPED, VerdictFollower
 from tests.integration.boltrics.orders import order_xml
 from tests.support.fakes import FakeDecider, FakeStatuses
 from tests.support.orders import an_order
@@ -68,6 +69,11 @@ class World:
     sandbox: RunningSandbox
     company_id: str
     clock: list[datetime]
+
+    def skip_message(self, message_id: str) -> None:
+        """A warehouse user skips a message that Boltrics has not processed."""
+        company = self.sandbox.sandbox.companies.get(self.company_id)
+        company.messages[message_id].set_status(MessageStatus.SKIPPED)
 
     def forget_message(self, message_id: str) -> None:
         """Boltrics loses a message (or purges it): it answers 404 for it."""
@@ -223,6 +229,26 @@ class TestVerdictRequests:
         assert failed.state is OrderState.FAILED
         processed, _ = await world.orders.get(ACCOUNT, "o-3")
         assert processed.state is OrderState.PROCESSED
+
+
+class TestSkippedMessages:
+    @pytest.mark.parametrize("process_delay", [30.0])
+    async def test_an_order_whose_message_was_skipped_fails(self, world: World) -> None:
+        """A skipped message made no shipment order: the order fails, saying
+        so, for an operator to retry; it is not taken as processed."""
+        await world.orders.create(ACCOUNT, an_order("o-1"))
+        await world.dispatcher.drain_once()
+        sent, _ = await world.orders.get(ACCOUNT, "o-1")
+        world.skip_message(sent.message_id)
+        world.requests.seen.clear()
+
+        assert await world.follower.follow_once() == 1
+
+        failed, timeline = await world.orders.get(ACCOUNT, "o-1")
+        assert failed.state is OrderState.FAILED
+        assert failed.last_error == SKIPPED
+        assert timeline[-1].kind is TimelineKind.FAILED
+        assert world.requests.lists_of("Skipped") == 1
 
 
 class TestMissingMessages:
