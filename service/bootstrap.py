@@ -163,12 +163,16 @@ async def build_app(
     """Open the store and build every part; bad settings raise ConfigurationError."""
     check_settings(settings)
     authenticator = Authenticator.from_settings(settings.callers)
-    rules = RulesRuntime.load(settings.rules)
-
     database = Database(
         settings.store.url, sqlite_synchronous=settings.store.sqlite_synchronous
     )
-    await database.open()
+    database.claim_serving()
+    try:
+        rules = RulesRuntime.load(settings.rules)
+        await database.open()
+    except BaseException:
+        await database.close()
+        raise
     events = SqlEventLog(database)
     order_store = SqlOrderStore(database, events)
     gateways = GatewayRegistry()

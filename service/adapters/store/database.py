@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 import sqlalchemy as sa
 from alembic import command
@@ -102,6 +102,7 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._sqlite: sa.Engine | None = None
         self._sqlite_conn: GroupCommitConnection | None = None
+        self._serving: IO[str] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -124,8 +125,40 @@ class Database:
             self._engine = create_async_engine(self.url, pool_size=10, max_overflow=10)
         _log.info("store.opened", backend="sqlite" if self.is_sqlite else "postgresql")
 
+    def claim_serving(self) -> None:
+        """Make this process the one that serves a SQLite store, until `close`.
+
+        Its background work claims orders and products without row locks,
+        and clears every claim when it starts: a second process on the same
+        file would take over sends still in flight and post them twice.
+        A ConfigurationError when another process serves the file already;
+        nothing to do on PostgreSQL, where replicas share the work.
+        """
+        if not self.is_sqlite or self._serving is not None:
+            return
+        path = _sqlite_path(self.url)
+        try:
+            lock = open(path.with_name(path.name + ".serve-lock"), "a")  # noqa: SIM115
+        except OSError as exc:
+            msg = f"setting store.url: cannot open the database ({exc})"
+            raise ConfigurationError(msg) from exc
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            msg = (
+                f"setting store.url: another connector process serves {path}; "
+                "a SQLite store serves one process (several replicas share a "
+                "PostgreSQL one)"
+            )
+            raise ConfigurationError(msg) from None
+        self._serving = lock
+
     async def close(self) -> None:
         """Close every connection."""
+        if self._serving is not None:
+            serving, self._serving = self._serving, None
+            serving.close()  # and with it the lock
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
@@ -169,6 +202,10 @@ class Database:
             raise RuntimeError(msg)
         async with self._engine.connect() as async_conn, async_conn.begin():
             yield async_conn
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(make_url(url).database or "connector.sqlite3")
 
 
 def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
@@ -220,7 +257,7 @@ def migrate(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
             return
 
-        path = Path(make_url(url).database or "connector.sqlite3")
+        path = _sqlite_path(url)
         with open(path.with_name(path.name + ".migrate-lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             command.upgrade(config, revision)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.server import REPO, TEST_ENV, write_config
+from tests.support.server import REPO, TEST_ENV, ServerProcess, write_config
 
 
 def _serve(
@@ -152,3 +152,31 @@ class TestCallerRefusals:
             "boltrics-connector: configuration error: setting callers: caller "
             "hub-a lists account acmee, which is not configured"
         ]
+
+
+class TestOneProcessPerSqliteStore:
+    """A SQLite store serves one process: a second would take over the first's
+    sends in flight and post them again."""
+
+    def test_a_second_process_on_the_same_file_refuses_to_start(
+        self, tmp_path: Path
+    ) -> None:
+        """While one serves the file, another stops with one line naming it;
+        once the first has stopped, the file can be served again."""
+        store = tmp_path / "shared.sqlite3"
+        config = write_config(tmp_path / "c.toml", f"sqlite+aiosqlite:///{store}")
+        first = ServerProcess(["serve", "--config", str(config)])
+        try:
+            second = _serve("--config", str(config))
+        finally:
+            first.terminate()
+        again = ServerProcess(["serve", "--config", str(config)])
+        again.terminate()
+
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [
+            "boltrics-connector: configuration error: setting store.url: another "
+            f"connector process serves {store}; a SQLite store serves one process "
+            "(several replicas share a PostgreSQL one)"
+        ]
+        assert again.port > 0
