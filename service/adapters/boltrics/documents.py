@@ -775,9 +775,7 @@ class _Reader:
         created = self.required(element, E_CREATION_DATE_TIME)
         action = self.required(element, E_PROCES_ACTION)
         try:
-            created_at = datetime.strptime(created, _DATE_TIME_FORMAT).replace(
-                tzinfo=UTC
-            )
+            created_at = _creation_moment(created)
             process_action = ProcessAction(action)
         except ValueError as exc:
             raise self.fail(f"malformed header: {exc}") from exc
@@ -794,6 +792,20 @@ class _Reader:
         for element in self.children(parent, E_ATTRIBUTES, E_ATTRIBUTE):
             attributes[self.required(element, E_CODE)] = self.text(element, E_VALUE)
         return attributes
+
+
+def _creation_moment(text: str) -> datetime:
+    """A header's CreationDateTime: `YYYY-MM-DDThh:mm:ss` in UTC, as the
+    contract has it; ISO 8601 with an offset or a fraction is taken too (in
+    UTC, to the second: a figure dated a little early is the safe side), as
+    one unexpected date would lose a whole message's items."""
+    try:
+        return datetime.strptime(text, _DATE_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def parse_decimal(text: str, what: str) -> Decimal:

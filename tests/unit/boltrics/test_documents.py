@@ -120,7 +120,9 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 <Message xmlns="www.boltrics.nl/sendshipment:v1.00"><Header>&xxe;</Header></Message>"""
 
 
-def stock_xml(*items: tuple[str, str, str]) -> bytes:
+def stock_xml(
+    *items: tuple[str, str, str], created: str = "2025-01-02T03:04:05"
+) -> bytes:
     """A stockstatus with raw quantity texts, to test per-item rejection."""
     rows = "".join(
         f"<Item><ExternalNo>{no}</ExternalNo><QtyInInventory>{on_hand}</QtyInInventory>"
@@ -129,7 +131,7 @@ def stock_xml(*items: tuple[str, str, str]) -> bytes:
     )
     return (
         '<Message xmlns="www.boltrics.nl/stockstatus:v1.00"><Header>'
-        "<MessageID>{1}</MessageID><CreationDateTime>2025-01-02T03:04:05</CreationDateTime>"
+        f"<MessageID>{{1}}</MessageID><CreationDateTime>{created}</CreationDateTime>"
         "<ProcesAction>INSERT</ProcesAction></Header>"
         f"<Customers><Customer><Items>{rows}</Items></Customer></Customers></Message>"
     ).encode()
@@ -268,6 +270,25 @@ class TestStockStatusItems:
         status = doc.parse_stock_status(stock_xml())
 
         assert status.header.created_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    @pytest.mark.parametrize(
+        "created",
+        ["2025-01-02T03:04:05Z", "2025-01-02T04:04:05+01:00", "2025-01-02T03:04:05.9"],
+    )
+    def test_a_creation_time_with_an_offset_or_fraction_is_read(
+        self, created: str
+    ) -> None:
+        """ISO 8601 beyond the contract's form is read in UTC, to the second,
+        rather than losing the message's items."""
+        status = doc.parse_stock_status(stock_xml(("A", "1", "1"), created=created))
+
+        assert status.header.created_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+        assert [item.external_no for item in status.items] == ["A"]
+
+    def test_a_creation_time_that_is_no_date_is_refused(self) -> None:
+        """Text that is no moment at all still makes the document malformed."""
+        with pytest.raises(DocumentError, match="malformed header"):
+            doc.parse_stock_status(stock_xml(created="yesterday"))
 
 
 class TestFilters:
