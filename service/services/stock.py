@@ -461,6 +461,30 @@ class StockService:
             )
             raise
 
+    async def _zero_unlisted(self, account_id: str, started: datetime) -> Outcome:
+        """After a complete sync, the levels Boltrics listed no more: Boltrics
+        lists every item the warehouse knows, so one it dropped (removed,
+        blocked) has nothing to ship, and its last figure must not go on
+        selling. A sync that listed nothing zeroes nothing (an empty answer
+        is more likely a fault)."""
+        total = Outcome()
+        unlisted = await self._store.figures_before(account_id, started)
+        for start in range(0, len(unlisted), PAGE):
+            part = unlisted[start : start + PAGE]
+            async with self._store.transaction() as txn:
+                zero = {no: Figure(0, 0, started) for no in part}
+                outcome = await txn.settle(account_id, (), self._clock(), zero)
+            total.drifted += outcome.drifted
+            total.events += outcome.events
+        if unlisted:
+            _log.warning(
+                "stock.unlisted_zeroed",
+                account=account_id,
+                count=len(unlisted),
+                external_nos=unlisted[:10],
+            )
+        return total
+
     async def _sync_claimed(self, account_id: str) -> SyncReport:
         gateway = self._gateway_for(account_id)
         if gateway is None:
@@ -496,6 +520,12 @@ class StockService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await coming
             await pages.aclose()
+        if levels:
+            outcome = await self._zero_unlisted(account_id, started)
+            drifted += outcome.drifted
+            changed += outcome.events
+        else:
+            _log.error("stock.full_sync_listed_nothing", account=account_id)
         report = SyncReport(
             account_id, levels, drifted, changed, time.monotonic() - began
         )

@@ -574,6 +574,20 @@ class SqlStockStore:
                 .values(full_sync_at=began_at)
             )
 
+    async def figures_before(self, account_id: str, moment: datetime) -> list[str]:
+        """The ExternalNos whose Boltrics figure is dated before `moment`: after
+        a full sync that began then, those Boltrics no longer lists."""
+        query = (
+            sa.select(stock_levels.c.external_no)
+            .where(
+                stock_levels.c.account_id == account_id,
+                stock_levels.c.as_of < moment,
+            )
+            .order_by(stock_levels.c.external_no)
+        )
+        async with self._database.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
     async def known_page(self, account_id: str, after: str, limit: int) -> list[str]:
         """Up to `limit` known ExternalNos of the account after `after`, in order."""
         query = (

@@ -155,6 +155,51 @@ class TestFullSync:
             ("A", 9)
         ]
 
+    async def test_an_item_boltrics_no_longer_lists_is_zeroed(
+        self, harness: Harness
+    ) -> None:
+        """An item with a figure that the complete listing leaves out is one
+        the warehouse no longer knows: it has nothing to sell, and subscribers
+        hear so."""
+        await harness.set_stock(A=5)
+        await harness.add_products("A", "GONE")
+        stock = harness.service()
+        await stock.activate(ACCOUNT)
+        harness.send_status(datetime.now(UTC), [("GONE", "4")])
+        await stock.collect_once()
+        before = len(await harness.stock_events())
+        await _next_second()
+
+        with capture_logs() as logs:
+            report = await stock.full_sync(ACCOUNT)
+
+        gone = await stock.store.level(ACCOUNT, "GONE")
+        assert (gone.boltrics_available, gone.sellable) == (0, 0)
+        assert (report.levels, report.drifted, report.changed) == (1, 1, 1)
+        events = (await harness.stock_events())[before:]
+        assert [(e.payload["external_no"], e.payload["sellable"]) for e in events] == [
+            ("GONE", 0)
+        ]
+        assert [
+            log["count"] for log in logs if log["event"] == "stock.unlisted_zeroed"
+        ] == [1]
+
+    async def test_a_listing_of_nothing_zeroes_nothing(self, harness: Harness) -> None:
+        """A sync that lists no item at all (more likely a fault than an empty
+        warehouse) leaves the figures as they are, and says so."""
+        await harness.add_products("A")
+        stock = harness.service()
+        harness.send_status(datetime.now(UTC), [("A", "4")])
+        await stock.collect_once()
+        await _next_second()
+
+        with capture_logs() as logs:
+            report = await stock.full_sync(ACCOUNT)
+
+        level = await stock.store.level(ACCOUNT, "A")
+        assert (report.levels, level.boltrics_available) == (0, 4)
+        assert "stock.full_sync_listed_nothing" in [log["event"] for log in logs]
+
     async def test_an_unchanged_figure_is_dated_anew_without_an_event(
         self, harness: Harness
     ) -> None:
