@@ -141,6 +141,8 @@ class OrderDispatcher:
             )
 
     async def _send(self, claim: ClaimedSend) -> None:
+        # From the claim on: reading the order counts against the lease too.
+        deadline = time.monotonic() + SEND_BUDGET_SECONDS
         record = await self._store.get(claim.account_id, claim.order_id)
         if record is None or record.state is not OrderState.QUEUED:
             async with self._store.transaction() as txn:
@@ -155,7 +157,6 @@ class OrderDispatcher:
             )
             return
 
-        deadline = time.monotonic() + SEND_BUDGET_SECONDS
         try:
             message = await self._post_once(gateway, record, claim, account, deadline)
         except BoltricsRejected as exc:
