@@ -125,11 +125,14 @@ class TokenCache:
     def _rejected(self, response: httpx.Response) -> BoltricsConfigurationError:
         try:
             body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
             # Some servers echo what they were sent; the secret must not travel on.
             secret = self._secret.get_secret_value()
             error = _scrub(str(body.get("error", "")), secret) or "rejected"
             description = _scrub(str(body.get("error_description", "")), secret)
-        except ValueError:
+        else:
             error, description = "rejected", ""
         logger.error(
             "boltrics.credentials_rejected",

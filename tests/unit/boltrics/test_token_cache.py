@@ -75,3 +75,17 @@ class TestRejectedCredentials:
         for form in (SECRET, quote_plus(SECRET), quote(SECRET), quote(SECRET, "")):
             assert form.lower() not in published.lower()
         assert SECRET not in repr(caught.value.metadata)
+
+    @pytest.mark.parametrize("body", ['["invalid_client"]', '"no"', "not json"])
+    async def test_a_rejection_that_is_no_json_object_is_still_a_rejection(
+        self, body: str
+    ) -> None:
+        """A JSON list, a JSON string or text from the token endpoint makes
+        the same configuration error, not a crash."""
+
+        def answer(_request: httpx.Request) -> httpx.Response:
+            return httpx.Response(401, content=body)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            with pytest.raises(BoltricsConfigurationError, match=r"\(rejected\)"):
+                await token_cache(http).get(request_timeout=5)
