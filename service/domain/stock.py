@@ -27,8 +27,9 @@ it never counts again, because an applied figure is never replaced by an older
 one (`as_of` only grows); the store may then delete the hold.
 
 Boltrics dates `stockstatus` figures to the second (truncated), which only
-makes them look older, the safe side; the full sync dates its figures the same
-way, so that the two compare fairly. The rule trusts the two clocks to agree
+makes them look older, the safe side; the full sync dates each page's figures
+the same way, with the moment just before it asked for the page, so that the
+two compare fairly. The rule trusts the two clocks to agree
 (NTP); a Boltrics clock ahead of ours by more than the verdict delay could
 release a hold early.
 

@@ -427,14 +427,14 @@ class StockService:
         txn: StockTransaction,
         account_id: str,
         rows: Sequence[StockLevel],
-        started: datetime,
+        as_of: datetime,
     ) -> Outcome:
         quantities = [
             (row.external_no, row.qty_available, row.qty_in_inventory) for row in rows
         ]
-        same = await txn.redate_unchanged(account_id, quantities, started)
+        same = await txn.redate_unchanged(account_id, quantities, as_of)
         rest = {
-            row.external_no: _sync_figure(row, started)
+            row.external_no: _sync_figure(row, as_of)
             for row in rows
             if row.external_no not in same
         }
@@ -485,25 +485,37 @@ class StockService:
             )
         return total
 
+    async def _dated(
+        self, pages: AsyncIterator[list[StockLevel]]
+    ) -> AsyncIterator[tuple[list[StockLevel], datetime]]:
+        """Each page with the moment just before it was asked for: Boltrics
+        read it later, so it includes every order processed before then (a
+        long sync's last pages settle orders processed since it began).
+        Dated to the second, as Boltrics dates stockstatus: else a message of
+        the same second would look older than the page and be ignored."""
+        asked = self._clock().replace(microsecond=0)
+        async for page in pages:
+            yield page, asked
+            asked = max(asked, self._clock().replace(microsecond=0))
+
     async def _sync_claimed(self, account_id: str) -> SyncReport:
         gateway = self._gateway_for(account_id)
         if gateway is None:
             msg = f"account {account_id} has no Boltrics connection"
             raise NotFound(msg, metadata={"account": account_id})
-        # Dated to the second, as Boltrics dates stockstatus: else a message of
-        # the same second would look older than the sync and be ignored.
         began, started = time.monotonic(), self._clock().replace(microsecond=0)
         levels = drifted = changed = 0
-        pages = read_ahead(gateway.stock_level_pages(page_size=PAGE))
+        pages = read_ahead(self._dated(gateway.stock_level_pages(page_size=PAGE)))
         coming = asyncio.ensure_future(anext(pages, None))
         try:
-            while (rows := await coming) is not None:
+            while (dated := await coming) is not None:
                 # Pages share a commit (and its sync to disk) while the next
                 # one is at hand; a page slow to come does not hold the
                 # store's lock.
                 async with self._store.transaction() as txn:
                     for taken in range(1, PAGES_PER_COMMIT + 1):
-                        outcome = await self._sync_page(txn, account_id, rows, started)
+                        rows, as_of = dated
+                        outcome = await self._sync_page(txn, account_id, rows, as_of)
                         levels += len(rows)
                         drifted += outcome.drifted
                         changed += outcome.events
@@ -513,7 +525,7 @@ class StockService:
                         await asyncio.wait({coming}, timeout=PAGE_WAIT_SECONDS)
                         if not coming.done() or coming.exception() is not None:
                             break
-                        if (rows := coming.result()) is None:
+                        if (dated := coming.result()) is None:
                             break
         finally:
             coming.cancel()
