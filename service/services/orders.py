@@ -13,6 +13,7 @@ from service.domain.events import EventType, NewEvent
 from service.domain.orders import (
     BUCKLES_STATUSES,
     Decision,
+    Forwarding,
     Order,
     OrderRecord,
     OrderState,
@@ -93,8 +94,12 @@ class OrderService:
 
         async with self._store.transaction() as txn:
             existing = await txn.lock(account_id, order.order_id)
-            if existing is not None and existing.state is not OrderState.SKIPPED:
-                return self._repeat(existing, fingerprint)
+            if (
+                existing is not None
+                and existing.state is not OrderState.SKIPPED
+                and not await self._held_back(txn, existing, go, fingerprint)
+            ):
+                return self._repeat(existing, fingerprint, go)
             # Boltrics shipped an order the connector did not know yet (say, a
             # store restored from an older backup): sending it would make a
             # second shipment order. The shipment collector applies the stored
@@ -111,6 +116,9 @@ class OrderService:
                 fingerprint=fingerprint,
                 skip_reason=go.reason,
                 decision=decision,
+                # A held-back order keeps its generation: a reference it was
+                # refused under must not be posted again.
+                generation=existing.generation if existing else 0,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
@@ -234,7 +242,29 @@ class OrderService:
         assert status is not None
         return status
 
-    def _repeat(self, existing: OrderRecord, fingerprint: str) -> CreateOrderResult:
+    async def _held_back(
+        self,
+        txn: OrderTransaction,
+        existing: OrderRecord,
+        go: Forwarding,
+        fingerprint: str,
+    ) -> bool:
+        """Whether a queued order that comes again in a status that is not
+        forwarded (on hold, cancelled) is taken off the queue: only while no
+        attempt to send it was made, since one may have reached Boltrics.
+        It is then recorded as skipped, like any order in such a status."""
+        return (
+            not go.forward
+            and existing.state is OrderState.QUEUED
+            and existing.fingerprint == fingerprint
+            and await txn.withdraw_unattempted(
+                existing.account_id, existing.order.order_id
+            )
+        )
+
+    def _repeat(
+        self, existing: OrderRecord, fingerprint: str, go: Forwarding
+    ) -> CreateOrderResult:
         if existing.fingerprint != fingerprint:
             msg = (
                 f"order {existing.order.order_id} was {existing.state.value} "
@@ -252,6 +282,14 @@ class OrderService:
         )
         if existing.state in (OrderState.FAILED, OrderState.DEAD):
             outcome = Outcome.ACCEPTED
+        if not go.forward and existing.state is OrderState.QUEUED:
+            # Too late to hold it back: an attempt may have reached Boltrics.
+            _log.warning(
+                "order.status_too_late",
+                account=existing.account_id,
+                order_id=existing.order.order_id,
+                reason=go.reason,
+            )
         return CreateOrderResult(outcome, existing, repeat=True)
 
     async def _record_arrival(

@@ -72,6 +72,11 @@ _SELECT_RECORD = sa.select(orders.c.record).where(_key(orders))
 _LOCK_RECORD = _SELECT_RECORD.with_for_update()
 _UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 _DEQUEUE = order_outbox.delete().where(_key(order_outbox))
+_WITHDRAW = (
+    order_outbox.delete()
+    .where(_key(order_outbox), order_outbox.c.attempts == 0)
+    .returning(order_outbox.c.order_id)
+)
 
 
 def _enqueue(dialect: Any) -> Any:
@@ -263,6 +268,13 @@ class OrderTransaction:
         """Take the order off the send queue."""
         key = {"k_account": account_id, "k_order": order_id}
         await plain_rows(self._conn, _DEQUEUE, key)
+
+    async def withdraw_unattempted(self, account_id: str, order_id: str) -> bool:
+        """Take the order off the send queue if no attempt was ever made to
+        send it (none claimed it: a claim counts its attempt first, so an
+        order being posted right now is never withdrawn); whether it was."""
+        key = {"k_account": account_id, "k_order": order_id}
+        return bool(await plain_rows(self._conn, _WITHDRAW, key))
 
     async def reschedule(
         self, account_id: str, order_id: str, due_at: datetime, error: str

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from service.adapters.boltrics import (
     BoltricsRejected,
@@ -135,6 +136,53 @@ class TestCreate:
         other = await world.orders.create("globex", _order())
 
         assert other.repeat is False
+
+
+class TestStatusChangeWhileQueued:
+    """An order queued for Boltrics that comes again in a status that is not
+    forwarded (the merchant put it on hold)."""
+
+    async def test_an_order_never_attempted_is_held_back(self, world: World) -> None:
+        """Not sent yet (Boltrics was away, say): it is taken off the queue as
+        skipped, and goes once it comes again as Processing."""
+        await world.orders.create("acme", _order())
+
+        held = await world.orders.create("acme", _order(buckles_status="on_hold"))
+        await world.dispatcher.drain_once()
+        posted_while_held = len(world.gateway.posted)
+        again = await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+
+        assert (held.outcome, held.repeat) == (Outcome.SKIPPED, True)
+        assert held.record.state is OrderState.SKIPPED
+        assert "on hold" in held.record.skip_reason
+        assert posted_while_held == 0
+        assert again.outcome is Outcome.ACCEPTED
+        assert [reference for _, reference, _ in world.gateway.posted] == ["o-1~0"]
+        events = await world.events.read_after(0, accounts=["acme"])
+        assert [e.type for e in events] == [
+            EventType.ORDER_ACCEPTED,
+            EventType.ORDER_SKIPPED,
+            EventType.ORDER_ACCEPTED,
+            EventType.ORDER_SENT,
+        ]
+
+    async def test_an_order_whose_send_was_attempted_goes_on(
+        self, world: World
+    ) -> None:
+        """Once a post was tried it may be in Boltrics: the order stays queued,
+        the answer says accepted, and an operator hears of it."""
+        world.gateway.transient()
+        await world.orders.create("acme", _order())
+        await world.dispatcher.drain_once()
+
+        with capture_logs() as logs:
+            late = await world.orders.create("acme", _order(buckles_status="on_hold"))
+
+        record, _ = await world.orders.get("acme", "o-1")
+        assert (late.outcome, late.repeat) == (Outcome.ACCEPTED, True)
+        assert record.state is OrderState.QUEUED
+        assert [log["event"] for log in logs] == ["order.status_too_late"]
 
 
 class TestDispatch:
