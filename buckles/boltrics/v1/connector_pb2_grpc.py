@@ -130,6 +130,9 @@ class BoltricsConnectorServiceServicer:
 
         Idempotent by `order.order_id`: the same order again returns the earlier
         result with `repeat` set, and is forwarded if it has become Processing.
+        A queued order that comes again in another status (on hold, say) is held
+        back as skipped while no attempt to send it was made; after one, it goes
+        on (it may be in Boltrics already) and the answer stays accepted.
         The same order id with different content after it was sent is
         FAILED_PRECONDITION (reason `ORDER_CONTENT_CHANGED`).
 
