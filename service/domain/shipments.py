@@ -93,6 +93,11 @@ class AppliedShipment:
     result: ShipmentResult
 
 
+#: The longest order id and shipment number a confirmation may carry (what
+#: the store keeps; an order's own id is shorter still).
+MAX_KEY = 128
+
+
 def validate_confirmation(
     confirmation: ShipmentConfirmation, prefix: str = "shipment"
 ) -> list[FieldViolation]:
@@ -101,6 +106,14 @@ def validate_confirmation(
         FieldViolation(f"{prefix}.{name}", "is required")
         for name in ("order_id", "shipment_no", "shipping_agent_code")
         if not getattr(confirmation, name).strip()
+    ]
+    problems += [
+        FieldViolation(
+            f"{prefix}.{name}",
+            f"has {len(getattr(confirmation, name))} characters; at most {MAX_KEY}",
+        )
+        for name in ("order_id", "shipment_no")
+        if len(getattr(confirmation, name)) > MAX_KEY
     ]
     if confirmation.posting_date and not _is_date(confirmation.posting_date):
         problems.append(

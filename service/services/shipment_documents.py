@@ -45,10 +45,12 @@ def confirmation_from_document(
     document: SendShipment, codes: TrackCodes = TrackCodes()
 ) -> ShipmentConfirmation:
     """The domain's confirmation of a parsed `sendshipment` document."""
+    # Identifiers as the field-by-field path takes them: indented XML must not
+    # make another order or another shipment of the same.
     return ShipmentConfirmation(
-        shipment_no=document.no,
-        order_id=document.external_reference,
-        order_number=document.external_document_no,
+        shipment_no=document.no.strip(),
+        order_id=document.external_reference.strip(),
+        order_number=document.external_document_no.strip(),
         posting_date=document.posting_date.isoformat(),
         shipping_agent_code=document.shipping_agent_code or "",
         shipping_agent_name=document.shipping_agent_name or "",
@@ -65,9 +67,11 @@ def decode_message(content: bytes, codes: TrackCodes) -> Decoded:
     """The confirmation in a `sendshipment` document, or why it cannot be used."""
     try:
         document = parse_shipment_confirmation(content)
+        confirmation = confirmation_from_document(document, codes)
     except DocumentError as exc:
         return exc.message
-    confirmation = confirmation_from_document(document, codes)
+    except Exception as exc:  # one odd document must not stop a page
+        return f"the document cannot be read ({type(exc).__name__}: {exc})"
     problems = validate_confirmation(confirmation, prefix=MessageType.SEND_SHIPMENT)
     if problems:
         return "; ".join(f"{p.field}: {p.description}" for p in problems)

@@ -182,6 +182,9 @@ class ShipmentService:
                 _log.warning(
                     "shipments.unavailable", account=account_id, error=exc.message
                 )
+            except Exception:
+                # One account's failure must not keep the others waiting.
+                _log.exception("shipments.collect_failed", account=account_id)
         return handled
 
     async def _collect(self, account_id: str, gateway: BoltricsGateway) -> int:

@@ -805,7 +805,11 @@ def _creation_moment(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
+    try:
+        return moment.astimezone(UTC).replace(microsecond=0)
+    except OverflowError as exc:  # the first or last hours of the calendar
+        msg = f"{text!r} is out of range in UTC"
+        raise ValueError(msg) from exc
 
 
 def parse_decimal(text: str, what: str) -> Decimal:

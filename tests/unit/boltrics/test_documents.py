@@ -285,10 +285,17 @@ class TestStockStatusItems:
         assert status.header.created_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
         assert [item.external_no for item in status.items] == ["A"]
 
-    def test_a_creation_time_that_is_no_date_is_refused(self) -> None:
-        """Text that is no moment at all still makes the document malformed."""
+    @pytest.mark.parametrize(
+        "created",
+        ["yesterday", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"],
+    )
+    def test_a_creation_time_that_is_no_usable_date_is_refused(
+        self, created: str
+    ) -> None:
+        """Text that is no moment, or one beyond the calendar in UTC, makes
+        the document malformed (a reason), never another error."""
         with pytest.raises(DocumentError, match="malformed header"):
-            doc.parse_stock_status(stock_xml(created="yesterday"))
+            doc.parse_stock_status(stock_xml(created=created))
 
 
 class TestFilters:
