@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -60,11 +60,17 @@ class OrderLine(_Frozen):
     quantity: int = 0
     unit_price: str = ""
     weight_kg: float = 0.0
+    #: The ExternalNo of the line's product as the connector knows it (from the
+    #: listing of its product id, set when the order was accepted); empty when
+    #: none is known. Never from the caller.
+    item: str = ""
 
     @property
     def external_no(self) -> str:
-        """The product's ExternalNo: the SKU, else the barcode, else the product id."""
-        return self.sku.strip() or self.barcode.strip() or self.product_id
+        """The product's ExternalNo: the one its listing has (fixed for life,
+        though the shop's SKU may have changed since), else the SKU, else the
+        barcode, else the product id."""
+        return self.item or self.sku.strip() or self.barcode.strip() or self.product_id
 
 
 class Order(_Frozen):
@@ -89,9 +95,27 @@ class Order(_Frozen):
         """A hash of what goes to the warehouse; status and payment are left out,
         since an order may come again with only those changed."""
         content = self.model_dump_json(
-            exclude={"buckles_status", "webshop_status", "paid"}
+            exclude={
+                "buckles_status": True,
+                "webshop_status": True,
+                "paid": True,
+                "lines": {"__all__": {"item"}},
+            }
         )
         return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+    def with_items(self, items: Mapping[str, str]) -> Order:
+        """The order with each line's `item` set from `items` (ExternalNo by
+        product id); lines of other products as they are."""
+        if not items:
+            return self
+        lines = tuple(
+            line.model_copy(update={"item": items[line.product_id]})
+            if line.product_id in items
+            else line
+            for line in self.lines
+        )
+        return self.model_copy(update={"lines": lines})
 
 
 class OrderState(StrEnum):

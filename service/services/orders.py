@@ -107,6 +107,15 @@ class OrderService:
             shipped = go.forward and await txn.shipment_waiting(
                 account_id, order.order_id
             )
+            # Lines go out under their products' ExternalNo, fixed for life,
+            # though the shop may have changed the SKU since.
+            listed = await txn.listed_items(
+                account_id,
+                order.source_platform,
+                order.shop,
+                {line.product_id for line in order.lines if line.product_id},
+            )
+            order = order.with_items(listed)
 
             record = OrderRecord(
                 account_id=account_id,

@@ -178,6 +178,46 @@ class TestProducts:
         assert pb.TIMELINE_KIND_RETRIED in kinds
         assert [o["external_reference"] for o in sandbox.shipment_orders()] == ["p-1"]
 
+    def test_an_order_after_a_sku_change_goes_out_under_the_kept_external_no(
+        self,
+        server: ServerProcess,
+        sandbox: SandboxProcess,
+        stub: pb_grpc.BoltricsConnectorServiceStub,
+    ) -> None:
+        """The product was created as OLD-SKU and the shop renamed it NEW-SKU:
+        an order of NEW-SKU for that product reaches the warehouse as OLD-SKU
+        and is processed, instead of waiting for a NEW-SKU that never comes."""
+
+        def upsert(sku: str) -> pb.ProductResult:
+            product = pb.Product(
+                product_id="prod-9",
+                source_platform="shopify",
+                shop="acme-nl",
+                sku=sku,
+                name="Shirt",
+                weight_kg=0.2,
+            )
+            request = pb.UpsertProductRequest(account_id="acme", product=product)
+            return stub.UpsertProduct(request, metadata=TOKEN).result
+
+        def created() -> bool:
+            request = pb.GetProductRequest(account_id="acme", product_id="prod-9")
+            view = stub.GetProduct(request, metadata=TOKEN).product
+            return view.state == pb.PRODUCT_STATE_CREATED
+
+        upsert("OLD-SKU")
+        wait_until(created, 30, "the product to be created")
+        renamed = upsert("NEW-SKU")
+        order = make_order("r-1", sku="NEW-SKU")
+        order.lines[0].product_id = "prod-9"
+
+        create(stub, order)
+        wait_until(lambda: _processed(server, "r-1"), 30, "the order to be processed")
+
+        assert renamed.external_no == "OLD-SKU"
+        (shipped,) = sandbox.shipment_orders()
+        assert [line[0] for line in shipped["lines"]] == ["OLD-SKU"]
+
     def test_get_product_shows_identity(
         self, stub: pb_grpc.BoltricsConnectorServiceStub
     ) -> None:

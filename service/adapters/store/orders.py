@@ -48,6 +48,14 @@ class SentOrder:
     message_id: str
 
 
+_LISTED = """
+SELECT product_id, shop, external_no FROM product_listings
+WHERE account_id = :account AND source_platform = :platform AND {among}
+"""
+_LISTED_SQLITE = sa.text(_LISTED.format(among=among_text("product_id", "ids")[0]))
+_LISTED_POSTGRESQL = sa.text(_LISTED.format(among=among_text("product_id", "ids")[1]))
+
+
 def _key(table: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(
         table.c.account_id == sa.bindparam("k_account"),
@@ -322,6 +330,34 @@ class OrderTransaction:
         """Whether a shipment of this order came before the order and waits."""
         key = {"k_account": account_id, "k_order": order_id}
         return bool(await plain_rows(self._conn, _WAITING_SHIPMENT, key))
+
+    async def listed_items(
+        self, account_id: str, source_platform: str, shop: str, product_ids: set[str]
+    ) -> dict[str, str]:
+        """The ExternalNo of each product id's listing in this channel: the
+        shop's own listing, else the one ExternalNo of the channel's listings
+        of that product id (none when they disagree)."""
+        if not product_ids:
+            return {}
+        sqlite = self._store.is_sqlite
+        keys = {
+            "account": account_id,
+            "platform": source_platform,
+            "ids": among_value(sorted(product_ids), sqlite),
+        }
+        rows = await plain_rows(
+            self._conn, _LISTED_SQLITE if sqlite else _LISTED_POSTGRESQL, keys
+        )
+        own: dict[str, str] = {}
+        others: dict[str, set[str]] = {}
+        for product_id, listing_shop, external_no in rows:
+            if listing_shop == shop:
+                own[product_id] = external_no
+            others.setdefault(product_id, set()).add(external_no)
+        for product_id, found in others.items():
+            if product_id not in own and len(found) == 1:
+                own[product_id] = next(iter(found))
+        return own
 
     async def emit(self, new: Sequence[NewEvent]) -> None:
         """Record events; readers are woken when the transaction commits."""

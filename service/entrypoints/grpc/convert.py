@@ -115,7 +115,9 @@ def order_to_proto(order: Order) -> pb.Order:
         currency=order.currency,
         total_amount=order.total_amount,
         delivery_address=pb.Address(**order.delivery_address.model_dump()),
-        lines=[pb.OrderLine(**line.model_dump()) for line in order.lines],
+        lines=[
+            pb.OrderLine(**line.model_dump(exclude={"item"})) for line in order.lines
+        ],
         shipping_preference=order.shipping_preference,
         tags=list(order.tags),
     )

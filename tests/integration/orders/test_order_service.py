@@ -19,7 +19,7 @@ from service.adapters.boltrics import (
 from service.adapters.store.database import Database
 from service.adapters.store.events import SqlEventLog
 from service.adapters.store.orders import SqlOrderStore
-from service.adapters.store.product_tables import products
+from service.adapters.store.product_tables import product_listings, products
 from service.config import Account, BoltricsConnection, OrderSettings, SecretRef
 from service.domain.events import EventType
 from service.domain.orders import (
@@ -128,6 +128,46 @@ class TestCreate:
             TimelineKind.DECIDED,
             TimelineKind.QUEUED,
         ]
+
+    async def test_lines_go_out_under_their_products_external_no(
+        self, world: World
+    ) -> None:
+        """The shop renamed the SKU after the product was created in Boltrics:
+        the line goes out (and holds stock) under the ExternalNo its listing
+        keeps, not the new SKU; the same order again is still a repeat."""
+        async with world.database.write() as conn:
+            await conn.execute(
+                product_listings.insert(),
+                [
+                    {
+                        "account_id": "acme",
+                        "product_id": "p-9",
+                        "source_platform": "woo",
+                        "shop": "",
+                        "external_no": "OLD-SKU",
+                    },
+                    {
+                        "account_id": "globex",
+                        "product_id": "p-10",
+                        "source_platform": "woo",
+                        "shop": "",
+                        "external_no": "OTHER-ACCOUNT",
+                    },
+                ],
+            )
+        line = OrderLine(product_id="p-9", sku="NEW-SKU", quantity=1)
+        other = OrderLine(product_id="p-10", sku="SKU-2", quantity=1)
+        order = _order(lines=(line, other))
+
+        accepted = await world.orders.create("acme", order)
+        again = await world.orders.create("acme", order)
+        await world.dispatcher.drain_once()
+
+        lines = accepted.record.order.lines
+        assert [line.external_no for line in lines] == ["OLD-SKU", "SKU-2"]
+        assert again.repeat is True
+        xml = world.gateway.posted[0][2]
+        assert b"OLD-SKU" in xml and b"NEW-SKU" not in xml
 
     async def test_accounts_are_kept_apart(self, world: World) -> None:
         """The same order id in another account is another order."""

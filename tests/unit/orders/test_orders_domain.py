@@ -131,6 +131,21 @@ class TestExternalNo:
         assert OrderLine(sku=" ", barcode="1", product_id="p").external_no == "1"
         assert OrderLine(product_id="p").external_no == "p"
 
+    def test_the_listings_external_no_comes_first_and_is_no_content(self) -> None:
+        """A line's product known under another ExternalNo goes out under it;
+        setting it changes neither other lines nor the order's fingerprint."""
+        order = _order(
+            lines=(
+                OrderLine(product_id="p-1", sku="NEW", quantity=1),
+                OrderLine(product_id="p-2", sku="B", quantity=1),
+            )
+        )
+
+        resolved = order.with_items({"p-1": "OLD"})
+
+        assert [line.external_no for line in resolved.lines] == ["OLD", "B"]
+        assert resolved.fingerprint() == order.fingerprint()
+
 
 class TestUnknownItems:
     def test_names_the_items_boltrics_does_not_know(self) -> None:
