@@ -53,6 +53,7 @@ from service.adapters.store.products import (
     product_event,
 )
 from service.config import Account, BoltricsConnection
+from service.domain.orders import unknown_items
 from service.domain.products import ProductState, SendAction
 from service.logging import get_logger
 
@@ -329,12 +330,22 @@ class ProductSender:
                 )
                 await txn.set_states(changed, last_error=error)
                 await txn.send_again(batch.batch_id, innocent)
+            # An UPDATE of items Boltrics says it does not have (their INSERT's
+            # message was lost, or the warehouse dropped them): they are sent
+            # as an INSERT next, or they could never come back.
+            gone = (
+                unknown_items(error, settled + changed)
+                if error is not None and batch.action is SendAction.UPDATE
+                else []
+            )
+            await txn.set_states(gone, in_boltrics=False)
             await txn.settle_batch(
                 batch.batch_id,
                 state=BatchState.HOOK if created else BatchState.DONE,
                 created=error is None,
                 error=error or "",
             )
+            await txn.send_as_insert(gone)
             views = await txn.views(settled + changed)
             await txn.emit([product_event(view, batch.account_id) for view in views])
         _log_verdict(batch, error, failed=len(settled) + len(changed), again=innocent)

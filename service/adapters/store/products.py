@@ -279,6 +279,19 @@ class ProductTransaction:
                 .values(**columns)
             )
 
+    async def send_as_insert(self, external_nos: Sequence[str]) -> None:
+        """Make the queued sends of these products INSERTs."""
+        for part in chunks(list(external_nos)):
+            await self._conn.execute(
+                product_outbox.update()
+                .where(
+                    product_outbox.c.account_id == self.account_id,
+                    among(product_outbox.c.external_no, part, self._store.is_sqlite),
+                    product_outbox.c.batch_id.is_(None),
+                )
+                .values(action=SendAction.INSERT.value)
+            )
+
     async def send_again(self, batch_id: str, external_nos: Sequence[str]) -> None:
         """Mark members of a message to go out again in a later message, as if
         changed since (`settle_batch` then puts them back in the queue)."""

@@ -210,6 +210,38 @@ class TestVerdicts:
         assert "SKU-1 does not exist" in view.last_error
         assert (await harness.product_events())[-1]["state"] == "failed"
 
+    async def test_an_item_boltrics_lost_is_created_again_by_the_next_sync(
+        self, harness: Harness
+    ) -> None:
+        """Boltrics no longer has a created item (its message was lost, or the
+        warehouse dropped it): the UPDATE fails, and the next sync of the
+        product's first listing creates it again rather than failing for ever."""
+        service = harness.service()
+        await service.upsert(ACCOUNT, product())
+        await harness.drain()
+        harness.connect("a-warehouse-without-it")
+        without = Control(
+            harness.control.http,
+            harness.control.root.rsplit("/", 1)[0] + "/" + harness.company_id,
+        )
+        await service.upsert(ACCOUNT, product(name="Large mug"))
+        await harness.drain()
+        failed = await service.get(ACCOUNT, external_no="SKU-1")
+
+        await service.upsert(ACCOUNT, product(name="Large mug"))
+        await harness.drain()
+
+        view = await service.get(ACCOUNT, external_no="SKU-1")
+        assert failed.state is ProductState.FAILED
+        assert view.state is ProductState.CREATED
+        items = (await without.call("GET", "/items"))["value"]
+        assert [(i["externalNo"], i["description"]) for i in items] == [
+            ("SKU-1", "Large mug")
+        ]
+        query = "/messages?direction=Inbound&messageType=materialmasterdata"
+        messages = (await without.call("GET", query))["value"]
+        assert [m["status"] for m in messages] == ["Failed", "Processed"]
+
     async def test_only_the_item_a_failed_message_names_fails(
         self, harness: Harness
     ) -> None:
