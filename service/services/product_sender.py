@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
 import time
 import uuid
 from collections import defaultdict
@@ -404,8 +403,8 @@ def split_blame(
     does not exist"): the others are not to blame, and are sent again in a
     later message. When the text names none of the members, all share it.
     """
-    named = set(_TOKENS.split(error))
-    if not named & (set(settled) | set(changed)):
+    named = {no for no in (*settled, *changed) if _names(error, no)}
+    if not named:
         return settled, changed, []
     return (
         [no for no in settled if no in named],
@@ -414,8 +413,28 @@ def split_blame(
     )
 
 
-#: What separates the words of an error text (ExternalNos are whole words).
-_TOKENS = re.compile(r"[\s,;:'\"()\[\]]+")
+def _names(error: str, external_no: str) -> bool:
+    """Whether the text names the ExternalNo whole: between its start or a
+    separator and its end, a separator or a full stop (an ExternalNo may
+    hold spaces or punctuation itself; "SKU-1" is not named by "SKU-10")."""
+    start = error.find(external_no)
+    while start != -1:
+        end = start + len(external_no)
+        before_ok = start == 0 or error[start - 1] in _SEPARATORS
+        after = error[end : end + 2]
+        after_ok = (
+            not after
+            or after[0] in _SEPARATORS
+            or (after[0] in ".!?" and (len(after) == 1 or after[1] in _SEPARATORS))
+        )
+        if before_ok and after_ok:
+            return True
+        start = error.find(external_no, start + 1)
+    return False
+
+
+#: What may stand around an ExternalNo named in an error text.
+_SEPARATORS = frozenset(" \t\r\n,;:'\"()[]")
 
 
 def _log_verdict(

@@ -28,3 +28,20 @@ def test_names_are_whole_words() -> None:
     failed, _, again = split_blame("Item A-10 does not exist", ["A-1", "A-10"], [])
 
     assert (failed, again) == (["A-10"], ["A-1"])
+
+
+def test_names_may_hold_spaces_and_end_a_sentence() -> None:
+    """An ExternalNo with a space is named whole, and one followed by a full
+    stop is named too; the innocent member goes again."""
+    spaced = split_blame("Item MUG 350 does not exist", ["MUG 350", "CUP-1"], [])
+    stopped = split_blame("Unknown item: SKU-9.", ["SKU-9", "SKU-8"], [])
+
+    assert spaced == (["MUG 350"], [], ["CUP-1"])
+    assert stopped == (["SKU-9"], [], ["SKU-8"])
+
+
+def test_a_dot_inside_a_name_is_no_full_stop() -> None:
+    """ "A-1" is not named by "A-1.5", which names "A-1.5"."""
+    failed, _, again = split_blame("Item A-1.5 does not exist", ["A-1", "A-1.5"], [])
+
+    assert (failed, again) == (["A-1.5"], ["A-1"])
