@@ -447,8 +447,18 @@ class ProductCatalogue:
             return Outcome.CREATED
 
         if record.info.first_listing != listing:
+            if record.state is ProductState.FAILED:
+                # Sent again from any listing, with the first one's information:
+                # the first shop may no longer list it, and orders wait for it.
+                return self._send_again(record, now)
             return Outcome.LINKED if new_listing else Outcome.UNCHANGED
         return self._from_first_listing(record, product, now)
+
+    def _send_again(self, record: ProductRecord, now: datetime) -> Outcome:
+        action = SendAction.UPDATE if record.in_boltrics else SendAction.INSERT
+        again = record.change(state=ProductState.PENDING, last_error="", updated_at=now)
+        self._save(again, action)
+        return Outcome.UPDATED if record.in_boltrics else Outcome.CREATED
 
     def _from_first_listing(
         self, record: ProductRecord, product: ChannelProduct, now: datetime

@@ -156,3 +156,21 @@ class TestNothingChanged:
         assert result.outcome is Outcome.CREATED
         assert book.changes.sends == {"SKU-1": SendAction.INSERT}
         assert book.records["SKU-1"].state is ProductState.PENDING
+
+    def test_a_failed_product_goes_again_from_another_listing(self) -> None:
+        """The first shop may list it no more: another shop's listing of a
+        failed product sends it again, with the first listing's information."""
+        book = catalogue()
+        book.upsert(product(), NOW)
+        book.upsert(product(product_id="p-2", shop="shop-b", name="Other"), NOW)
+        book.records["SKU-1"] = book.records["SKU-1"].change(
+            state=ProductState.FAILED, last_error="boom", in_boltrics=True
+        )
+        book = settled(book)
+
+        result = book.upsert(product(product_id="p-2", shop="shop-b"), NOW)
+
+        assert result.outcome is Outcome.UPDATED
+        assert book.changes.sends == {"SKU-1": SendAction.UPDATE}
+        assert book.records["SKU-1"].state is ProductState.PENDING
+        assert book.records["SKU-1"].info.description == "Mug"
