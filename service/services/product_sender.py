@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 import uuid
@@ -32,6 +33,7 @@ from prometheus_client import Counter
 from service.adapters.boltrics import (
     BoltricsError,
     BoltricsGateway,
+    BoltricsNotFound,
     BoltricsRejected,
     CustomerItem,
     DiMessage,
@@ -44,6 +46,7 @@ from service.adapters.boltrics import (
     ProcessAction,
     build_material_master_data,
 )
+from service.adapters.boltrics.documents import MAX_MESSAGE_PAGE
 from service.adapters.store.products import (
     Batch,
     BatchItem,
@@ -98,6 +101,7 @@ class ProductSender:
         self._clock = clock
         self._linger = linger
         self._verdict_poll = verdict_poll
+        self._verdicts = VerdictReader()
         self._lease = lease
         self._concurrency = concurrency
         self._wake = asyncio.Event()
@@ -297,7 +301,7 @@ class ProductSender:
             if gateway is None:
                 continue
             try:
-                verdicts = await _verdicts(gateway, batches)
+                verdicts = await self._verdicts.decided(account_id, gateway, batches)
             except BoltricsError as exc:
                 _log.warning(
                     "product_verdicts.unavailable",
@@ -363,24 +367,69 @@ class ProductSender:
             await self._store.finish_hook(batch.batch_id)
 
 
-async def _verdicts(
-    gateway: BoltricsGateway, batches: list[Batch]
+class VerdictReader:
+    """Boltrics' verdicts on sent messages, in as few requests as it can.
+
+    Pending messages (New, then Processing) are listed first, so that a
+    message failing between the reads is still seen as failed. A message not
+    pending has been decided: it failed if the Failed or Skipped list holds
+    it, and was processed otherwise. Those two lists keep every message ever
+    and cannot be filtered by date, so a round in which nothing was decided
+    does not read them, and one that decided fewer messages than they had
+    pages the last time reads those few by id instead.
+    """
+
+    def __init__(self) -> None:
+        self._failed_pages: dict[str, int] = {}
+
+    async def decided(
+        self, account_id: str, gateway: BoltricsGateway, batches: list[Batch]
+    ) -> list[tuple[Batch, str | None]]:
+        """The decided messages among `batches`, each with None (processed) or
+        why it failed."""
+        pending: set[str] = set()
+        for status in (MessageStatus.NEW, MessageStatus.PROCESSING):
+            pending |= {message.id async for message in _listed(gateway, status)}
+        decided = [batch for batch in batches if batch.message_id not in pending]
+        if not decided:
+            return []
+        if len(decided) < self._failed_pages.get(account_id, 1):
+            return await _read_each(gateway, decided)
+        failed: dict[str, str] = {}
+        pages = 0
+        for status in (MessageStatus.FAILED, MessageStatus.SKIPPED):
+            listed = {
+                message.id: _failure(message)
+                async for message in _listed(gateway, status)
+            }
+            pages += max(1, math.ceil(len(listed) / MAX_MESSAGE_PAGE))
+            failed |= listed
+        self._failed_pages[account_id] = pages
+        return [(batch, failed.get(batch.message_id)) for batch in decided]
+
+
+async def _read_each(
+    gateway: BoltricsGateway, decided: list[Batch]
 ) -> list[tuple[Batch, str | None]]:
-    """The decided messages among `batches`, each with None (processed) or why
-    it failed. Pending ones are read first, so that a message failing between
-    the reads is still seen as failed."""
-    pending: set[str] = set()
-    for status in (MessageStatus.NEW, MessageStatus.PROCESSING):
-        pending |= {message.id async for message in _listed(gateway, status)}
-    failed: dict[str, str] = {}
-    for status in (MessageStatus.FAILED, MessageStatus.SKIPPED):
-        async for message in _listed(gateway, status):
-            failed[message.id] = message.error_text or f"Boltrics {status.lower()} it"
-    return [
-        (batch, failed.get(batch.message_id))
-        for batch in batches
-        if batch.message_id not in pending
-    ]
+    """The verdicts of messages read one by one; one Boltrics no longer has
+    counts as processed, as the lists would have it (an UPDATE that finds its
+    item missing later sends it again as an INSERT)."""
+    verdicts: list[tuple[Batch, str | None]] = []
+    for batch in decided:
+        try:
+            message = await gateway.get_message(batch.message_id)
+        except BoltricsNotFound:
+            verdicts.append((batch, None))
+            continue
+        if message.status in (MessageStatus.FAILED, MessageStatus.SKIPPED):
+            verdicts.append((batch, _failure(message)))
+        elif message.status not in (MessageStatus.NEW, MessageStatus.PROCESSING):
+            verdicts.append((batch, None))
+    return verdicts
+
+
+def _failure(message: DiMessage) -> str:
+    return message.error_text or f"Boltrics {message.status.lower()} it"
 
 
 def _listed(
