@@ -228,25 +228,19 @@ class Settings(BaseSettings):
     accounts: list[Account] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique_accounts(self) -> Settings:
-        seen: set[str] = set()
-        for account in self.accounts:
-            if account.id in seen:
-                msg = f"account {account.id} is configured twice"
-                raise ValueError(msg)
-            seen.add(account.id)
-        return self
-
-    @model_validator(mode="after")
-    def _unique_callers(self) -> Settings:
+    def _unique_accounts_and_callers(self) -> Settings:
         # Two callers of one name would share log lines and permission errors,
         # and the second would silently decide what the name may do.
-        seen: set[str] = set()
-        for caller in self.callers:
-            if caller.name in seen:
-                msg = f"caller {caller.name} is configured twice"
+        for kind, names in (
+            ("account", [account.id for account in self.accounts]),
+            ("caller", [caller.name for caller in self.callers]),
+        ):
+            twice = next(
+                (name for n, name in enumerate(names) if name in names[:n]), None
+            )
+            if twice is not None:
+                msg = f"{kind} {twice} is configured twice"
                 raise ValueError(msg)
-            seen.add(caller.name)
         return self
 
     @classmethod
